@@ -1,0 +1,27 @@
+"""Assemble the sandbox ASGI application from its state, middleware and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sandbox.config import SandboxConfig
+from sandbox.middleware import BodyLimit, FaultInjection
+from sandbox.routes import admin, auth, automation, control, scans, threats, workspace
+from sandbox.state import SandboxState
+
+
+def create_app(config: SandboxConfig | None = None) -> FastAPI:
+    state = SandboxState(config or SandboxConfig())
+    app = FastAPI(
+        title="SecureNet sandbox API",
+        version="1.0",
+        description="A deterministic stand-in for the SecureNet API, for load tests.",
+    )
+    app.state.sandbox = state
+    # automation first: /api/threats/stream must win over /api/threats/{threat_id}.
+    for module in (control, auth, automation, threats, scans, workspace, admin):
+        app.include_router(module.router)
+    app.include_router(control.guarded)
+    app.add_middleware(FaultInjection, board=state.faults, exempt_prefix=control.CONTROL_PREFIX)
+    app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
+    return app

@@ -1,0 +1,86 @@
+"""Fault injection: latency, error rate and outage per path prefix, switchable at runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Latency(BaseModel):
+    """Added delay: `fixed_ms`, or drawn from a distribution around `mean_ms`."""
+
+    model_config = ConfigDict(extra="forbid")
+    distribution: Literal["fixed", "uniform", "normal", "exponential"] = "fixed"
+    fixed_ms: float = Field(0, ge=0, le=120_000)
+    mean_ms: float = Field(0, ge=0, le=120_000)
+    spread_ms: float = Field(0, ge=0, le=120_000)
+
+    def draw_s(self, rng: random.Random) -> float:
+        match self.distribution:
+            case "fixed":
+                ms = self.fixed_ms
+            case "uniform":
+                ms = rng.uniform(self.mean_ms - self.spread_ms, self.mean_ms + self.spread_ms)
+            case "normal":
+                ms = rng.gauss(self.mean_ms, self.spread_ms)
+            case "exponential":
+                ms = rng.expovariate(1 / self.mean_ms) if self.mean_ms else 0.0
+        return max(0.0, ms) / 1000
+
+
+class FaultRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path_prefix: str = Field(pattern=r"^/", max_length=200)
+    latency: Latency | None = None
+    error_rate: float = Field(0, ge=0, le=1)
+    error_status: int = Field(500, ge=400, le=599)
+    outage: bool = False
+
+    @model_validator(mode="after")
+    def _does_something(self) -> FaultRule:
+        if not (self.latency or self.error_rate or self.outage):
+            raise ValueError("a fault rule needs latency, error_rate or outage")
+        return self
+
+
+class FaultBoard:
+    """The active rules; the longest matching prefix wins for each request."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rules: dict[str, FaultRule] = {}
+        self._rng = rng or random.Random()
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        return list(self._rules.values())
+
+    def set(self, rule: FaultRule) -> None:
+        self._rules[rule.path_prefix] = rule
+
+    def remove(self, path_prefix: str) -> bool:
+        return self._rules.pop(path_prefix, None) is not None
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    def match(self, path: str) -> FaultRule | None:
+        if not self._rules:
+            return None
+        best = None
+        for prefix, rule in self._rules.items():
+            if path.startswith(prefix) and (best is None or len(prefix) > len(best.path_prefix)):
+                best = rule
+        return best
+
+    async def apply(self, rule: FaultRule) -> int | None:
+        """Sleep the rule's latency; return the status to fail with, or None to proceed."""
+        if rule.outage:
+            return 503
+        if rule.latency is not None:
+            await asyncio.sleep(rule.latency.draw_s(self._rng))
+        if rule.error_rate and self._rng.random() < rule.error_rate:
+            return rule.error_status
+        return None

@@ -1,0 +1,90 @@
+"""ASGI middleware: request body size limit and fault injection, both ahead of routing."""
+
+from __future__ import annotations
+
+import json
+
+from sandbox.faults import FaultBoard
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def _send_json(send, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodyLimit:
+    """Answer 413 to bodies over `max_bytes`, whether announced by Content-Length or streamed.
+
+    The body is buffered (it is bounded by the limit) so an oversized stream is refused
+    before the application sees any of it.
+    """
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        too_large = {"detail": f"request body exceeds {self.max_bytes} bytes"}
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _send_json(send, 413, too_large)
+                return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _send_json(send, 413, too_large)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class FaultInjection:
+    """Apply the fault board's rule for the request path; the control plane is exempt."""
+
+    def __init__(self, app, board: FaultBoard, exempt_prefix: str) -> None:
+        self.app = app
+        self.board = board
+        self.exempt_prefix = exempt_prefix
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self.exempt_prefix):
+            rule = self.board.match(scope["path"])
+            if rule is not None:
+                status = await self.board.apply(rule)
+                if status is not None:
+                    await _send_json(
+                        send, status, {"detail": "injected fault", "path_prefix": rule.path_prefix}
+                    )
+                    return
+        await self.app(scope, receive, send)

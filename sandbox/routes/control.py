@@ -1,0 +1,53 @@
+"""The sandbox's control plane: health and runtime fault switches, guarded by the admin key."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+
+from sandbox.faults import FaultRule
+from sandbox.routes.deps import State
+
+CONTROL_PREFIX = "/_sandbox"
+
+
+def _admin_key(state: State, x_sandbox_admin_key: Annotated[str | None, Header()] = None) -> None:
+    if x_sandbox_admin_key is None or not hmac.compare_digest(
+        x_sandbox_admin_key, state.config.admin_key
+    ):
+        raise HTTPException(401, "missing or invalid X-Sandbox-Admin-Key")
+
+
+router = APIRouter(prefix=CONTROL_PREFIX, tags=["control"])
+guarded = APIRouter(prefix=CONTROL_PREFIX, tags=["control"], dependencies=[Depends(_admin_key)])
+
+
+@router.get("/health")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+@guarded.get("/faults")
+async def list_faults(state: State) -> dict:
+    return {"rules": [rule.model_dump() for rule in state.faults.rules]}
+
+
+@guarded.put("/faults")
+async def set_fault(rule: FaultRule, state: State) -> dict:
+    """Add or replace the rule for `rule.path_prefix`."""
+    state.faults.set(rule)
+    return {"rules": [r.model_dump() for r in state.faults.rules]}
+
+
+@guarded.delete("/faults")
+async def clear_faults(
+    state: State, path_prefix: Annotated[str | None, Query(max_length=200)] = None
+) -> dict:
+    """Remove one prefix's rule, or every rule when no prefix is given."""
+    if path_prefix is None:
+        state.faults.clear()
+    elif not state.faults.remove(path_prefix):
+        raise HTTPException(404, f"no fault rule for {path_prefix!r}")
+    return {"rules": [r.model_dump() for r in state.faults.rules]}
