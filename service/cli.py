@@ -1,0 +1,146 @@
+"""Command line of the service: `securenet-loadgen run` starts continuous load with Locust."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.locust_args import LocustArgsError, split_passthrough
+from service.sandbox_process import SandboxProcess
+from service.scenarios import SCENARIOS, ScenarioError, check_user_classes, resolve_scenario
+from service.targets import TargetError, check_port_free, check_reachable, parse_host
+
+PROG = "securenet-loadgen"
+
+
+class UsageError(ValueError):
+    """Bad input: reported as one line, exit status 2."""
+
+
+@dataclass
+class RunPlan:
+    locustfile: Path
+    host: str | None  # None: start the embedded sandbox and target it
+    sandbox_port: int
+    web: bool
+    web_port: int
+    locust_options: list[str] = field(default_factory=list)
+    user_classes: list[str] = field(default_factory=list)
+
+    def locust_command(self, host: str) -> list[str]:
+        command = [sys.executable, "-m", "locust", "-f", str(self.locustfile), "--host", host]
+        command += ["--autostart", "--web-port", str(self.web_port)] if self.web else ["--headless"]
+        return command + self.locust_options + self.user_classes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Continuous SecureNet load with Locust, exported to Prometheus."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="start continuous load (other Locust flags pass through unchanged)",
+        description="Start continuous load. Flags not listed here are passed to Locust; "
+        "positional arguments are user class names.",
+    )
+    run.add_argument(
+        "--scenario",
+        "-f",
+        "--locustfile",
+        default="default",
+        help=f"{', '.join(SCENARIOS)} or a locustfile path (default: default)",
+    )
+    run.add_argument("--host", "-H", help="target base URL (default: start the sandbox)")
+    run.add_argument("--sandbox-port", type=int, default=8000, help="port of the embedded sandbox")
+    run.add_argument("--web", action="store_true", help="serve Locust's web UI instead of headless")
+    run.add_argument("--web-port", type=int, default=8089)
+    return parser
+
+
+def plan_run(argv: list[str]) -> RunPlan:
+    args, passthrough = build_parser().parse_known_args(["run", *argv])
+    try:
+        locustfile = resolve_scenario(args.scenario)
+        options, classes = split_passthrough(passthrough)
+        check_user_classes(locustfile, classes)
+        if args.host is not None:
+            parse_host(args.host)
+        if not any(o in ("-t", "--run-time") or o.startswith("--run-time=") for o in options):
+            options += ["--run-time", "0"]  # continuous, whatever locust.conf says
+    except (ScenarioError, LocustArgsError, TargetError) as error:
+        raise UsageError(str(error)) from None
+    return RunPlan(
+        locustfile, args.host, args.sandbox_port, args.web, args.web_port, options, classes
+    )
+
+
+def check_environment(plan: RunPlan) -> None:
+    """Fail before any load starts: ports taken, target unreachable."""
+    try:
+        if plan.web:
+            check_port_free("0.0.0.0", plan.web_port, "web UI")
+        if plan.host is None:
+            check_port_free("127.0.0.1", plan.sandbox_port, "sandbox")
+        else:
+            check_reachable(plan.host)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+
+
+def run_locust(command: list[str], web: bool) -> int:
+    env = dict(os.environ)
+    if web:
+        env["LOCUST_HEADLESS"] = "false"  # wins over `headless = true` in locust.conf
+    # Own session: a terminal Ctrl-C reaches only this process, which passes on exactly one.
+    locust = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        # A job started in the background inherits SIGINT ignored; Locust needs it to stop.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+    def forward(signum, _frame):
+        locust.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return locust.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(argv: list[str]) -> int:
+    plan = plan_run(argv)
+    check_environment(plan)
+    Path("reports").mkdir(exist_ok=True)  # locust.conf writes its reports there
+    if plan.host is not None:
+        return run_locust(plan.locust_command(plan.host), plan.web)
+    sandbox = SandboxProcess(port=plan.sandbox_port)
+    try:
+        sandbox.start()
+    except RuntimeError as error:
+        raise UsageError(str(error)) from None
+    try:
+        return run_locust(plan.locust_command(sandbox.url), plan.web)
+    finally:
+        sandbox.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] != "run":
+        build_parser().parse_args(argv)  # prints usage or help and exits
+    try:
+        return run(argv[1:])
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,43 @@
+"""Split pass-through arguments the way Locust's own parser reads them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from locust.argument_parser import get_parser
+
+
+class LocustArgsError(ValueError):
+    """An option Locust does not know, or one missing its value."""
+
+
+@cache
+def _option_arity() -> dict[str, bool]:
+    """Locust's option strings, each mapped to whether it takes a value."""
+    parser = get_parser(default_config_files=[])
+    return {flag: action.nargs != 0 for flag, action in parser._option_string_actions.items()}
+
+
+def split_passthrough(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """(Locust options with their values, positional user class names)."""
+    arity = _option_arity()
+    options: list[str] = []
+    positionals: list[str] = []
+    rest = iter(tokens)
+    for token in rest:
+        if token == "--":
+            positionals.extend(rest)
+            break
+        if not token.startswith("-"):
+            positionals.append(token)
+            continue
+        flag = token.split("=", 1)[0]
+        if flag not in arity:
+            raise LocustArgsError(f"unknown option {flag} (not a flag of this tool or of Locust)")
+        options.append(token)
+        if arity[flag] and "=" not in token:
+            value = next(rest, None)
+            if value is None:
+                raise LocustArgsError(f"option {flag} needs a value")
+            options.append(value)
+    return options, positionals
