@@ -1,0 +1,1 @@
+"""Benchmarks that print the numbers the README quotes (run with `make bench`)."""

@@ -1,0 +1,143 @@
+"""The service CLI: one-line errors for bad input, the embedded sandbox, clean Ctrl-C."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.processes import ROOT, free_port, stop_process, wait_until
+
+CLI = [sys.executable, "-m", "service"]
+
+
+def cli(*args, timeout=60, cwd=None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nope"], "unknown scenario 'nope'"),
+        (["--scenario", "missing.py"], "unknown scenario 'missing.py'"),
+        (["--host", "notaurl"], "invalid host URL 'notaurl'"),
+        (["--host", "ftp://127.0.0.1"], "invalid host URL 'ftp://127.0.0.1'"),
+        (["--host", "http://127.0.0.1:99999"], "invalid host URL"),
+        (["NoSuchUser"], "unknown user class NoSuchUser"),
+        (["--scenario", "stress", "SecureNetUser"], "unknown user class SecureNetUser"),
+        (["--no-such-flag"], "unknown option --no-such-flag"),
+        (["-t"], "option -t needs a value"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    done = cli("run", *args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("securenet-loadgen: error: ")
+    assert message in done.stderr
+
+
+def test_unreachable_target_is_refused_before_any_load():
+    port = free_port()
+    done = cli("run", "--host", f"http://127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"securenet-loadgen: error: target http://127.0.0.1:{port} is unreachable: "
+        "Connection refused\n"
+    )
+
+
+@pytest.mark.parametrize("option", ["--sandbox-port", "--web-port"])
+def test_a_port_in_use_is_named(option):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("run", option, str(port), *(["--web"] if option == "--web-port" else []))
+    assert done.returncode == 2
+    assert f"port {port}" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_run_starts_and_stops_the_embedded_sandbox(tmp_path):
+    port = free_port()
+    done = cli(
+        "run",
+        "--sandbox-port",
+        str(port),
+        "-u",
+        "3",
+        "-r",
+        "3",
+        "-t",
+        "4s",
+        "--json-file",
+        str(tmp_path / "stats"),
+        "HighVolumeUser",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert {entry["name"] for entry in stats} == {
+        "/api/threats/stream",
+        "/api/devices/bulk",
+        "/api/network/data",
+    }
+    assert all(entry["num_failures"] == 0 for entry in stats)
+    assert port_is_free(port)
+
+
+def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--sandbox-port",
+            str(port),
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "--html",
+            str(tmp_path / "report.html"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
+        time.sleep(3)
+        assert process.poll() is None  # continuous: no run-time limit
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        stop_process(process)
+    assert "/api/auth/login" in (tmp_path / "report.html").read_text()
+    assert port_is_free(port)
+
+
+def test_make_run_uses_the_cli(tmp_path):
+    port = free_port()
+    args = (
+        f"--sandbox-port {port} -u 2 -r 2 -t 3s --json-file {tmp_path}/stats "
+        f"--html {tmp_path}/report.html --csv {tmp_path}/results HighVolumeUser"
+    )
+    done = subprocess.run(
+        ["make", "--no-print-directory", "run", f"ARGS={args}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "stats.json").read_text())
