@@ -25,7 +25,8 @@ def resolve_scenario(name_or_path: str) -> Path:
     if path.suffix == ".py" and path.is_file():
         return path.resolve()
     raise ScenarioError(
-        f"unknown scenario {name_or_path!r}: use {', '.join(SCENARIOS)} or a path to a .py locustfile"
+        f"unknown scenario {name_or_path!r}: "
+        f"use {', '.join(SCENARIOS)} or a path to a .py locustfile"
     )
 
 
