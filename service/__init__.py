@@ -1,14 +1,21 @@
 """The SecureNet load generator service: what a locustfile imports once, at the top.
 
-Importing this package is what plugs the service into Locust (metrics, logging); the
-locustfiles themselves stay user behaviour only.
+Importing this package plugs the service into Locust: the Prometheus exporter (flags, the
+/metrics endpoint, request metrics) and logging. The locustfiles stay user behaviour only.
 """
+
+from locust import events
 
 from service.auth import BearerAuth
 from service.credentials import Credentials
+from service.custom_values import record_threats_found, record_value
+from service.exporter import on_init
+from service.exporter_options import add_arguments
 from service.logs import configure_logging
 
 configure_logging()
 credentials = Credentials.from_env()
+events.init_command_line_parser.add_listener(add_arguments)
+events.init.add_listener(on_init)
 
-__all__ = ["BearerAuth", "Credentials", "credentials"]
+__all__ = ["BearerAuth", "Credentials", "credentials", "record_threats_found", "record_value"]

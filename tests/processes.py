@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILES = ROOT / "locustfiles"
@@ -133,3 +135,42 @@ def read_csv(path: Path) -> list[dict]:
         return []
     with path.open(newline="") as file:
         return list(csv.DictReader(file))
+
+
+def scrape(port: int, accept: str | None = None) -> requests.Response:
+    headers = {"Accept": accept} if accept else {}
+    response = requests.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=10)
+    response.raise_for_status()
+    return response
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a text exposition, keyed by (name, labels)."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample_values(text: str, name: str) -> dict[frozenset, float]:
+    return {labels: value for (n, labels), value in samples(text).items() if n == name}
+
+
+def requests_by_endpoint(text: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """(method, name) -> (requests, failures) as exported."""
+    made = sample_values(text, "loadgen_requests_total")
+    failed = sample_values(text, "loadgen_request_failures_total")
+    return {
+        (dict(labels)["method"], dict(labels)["name"]): (int(value), int(failed[labels]))
+        for labels, value in made.items()
+    }
+
+
+def locust_totals(stats_json: Path) -> dict[tuple[str, str], tuple[int, int]]:
+    """(method, name) -> (requests, failures) as Locust's --json-file reports, HTTP only."""
+    return {
+        (entry["method"], entry["name"]): (entry["num_requests"], entry["num_failures"])
+        for entry in json.loads(stats_json.read_text())
+        if entry["method"] not in ("CUSTOM", "SYSTEM")
+    }

@@ -1,0 +1,127 @@
+"""The exporter plugged into Locust: which listeners each runner gets, and the /metrics server.
+
+standalone: records requests, serves /metrics.
+worker:     records requests, ships them inside Locust's own stats report; serves nothing.
+master:     merges workers' reports, serves /metrics with exact totals.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import structlog
+from locust.runners import MasterRunner, WorkerRunner
+
+from service.collector import ExporterInfo, LoadgenCollector
+from service.exporter_options import ExporterOptions
+from service.health import ProcessHealth, ProcessMonitor
+from service.metric_store import MetricStore
+from service.metrics_server import MetricsServer, PortInUse
+
+logger = structlog.get_logger(__name__)
+PAYLOAD_KEY = "loadgen"
+
+# The exporter of this process, for the custom-value API (one Locust environment per process).
+active: Exporter | None = None
+
+
+def _package_version() -> str:
+    try:
+        return version("securenet-loadgen")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Exporter:
+    def __init__(self, environment: Any, options: ExporterOptions) -> None:
+        self.environment = environment
+        self.options = options
+        self.store = MetricStore(options.limits)
+        runner = environment.runner
+        self.is_worker = isinstance(runner, WorkerRunner)
+        self.is_master = isinstance(runner, MasterRunner)
+        mode = "worker" if self.is_worker else "master" if self.is_master else "standalone"
+        self.monitor = ProcessMonitor(label="master" if self.is_master else "local")
+        self.worker_health: dict[str, ProcessHealth] = {}
+        self.collector = LoadgenCollector(
+            self.store,
+            environment,
+            ExporterInfo(_package_version(), options.locustfile, options.scenario, mode),
+            self.monitor.health,
+            self.worker_health,
+        )
+        self.server: MetricsServer | None = None
+
+    def attach(self) -> None:
+        """Register the listeners this runner needs and, unless a worker, serve /metrics."""
+        events = self.environment.events
+        if not self.is_master:
+            events.request.add_listener(self.store.record_request)
+        if self.is_worker:
+            events.report_to_master.add_listener(self._ship)
+        else:
+            if self.is_master:
+                events.worker_report.add_listener(self._merge)
+            self.server = MetricsServer(self.options.host, self.options.port, self.collector)
+            self.server.start()
+        events.quit.add_listener(self._on_quit)
+        self.monitor.start()
+
+    def worker_label(self) -> str:
+        return self.options.worker_id or (
+            f"{socket.gethostname()}-{self.environment.runner.worker_index}"
+        )
+
+    def _ship(self, client_id: str, data: dict, **_kwargs: Any) -> None:
+        try:
+            data[PAYLOAD_KEY] = {
+                "store": self.store.drain(),
+                "health": self.monitor.drain(self.worker_label()),
+            }
+        except Exception:
+            self.store.errors += 1
+            logger.exception("exporter_ship_failed")
+
+    def _merge(self, client_id: str, data: dict, **_kwargs: Any) -> None:
+        payload = data.get(PAYLOAD_KEY)
+        if payload is None:
+            return  # a worker that does not import `service`
+        try:
+            self.store.merge(payload["store"])
+            health = self.worker_health.get(client_id)
+            if health is None:
+                health = self.worker_health[client_id] = ProcessHealth(client_id)
+            health.absorb(payload["health"])
+            for known in [
+                c for c in self.worker_health if c not in self.environment.runner.clients
+            ]:
+                del self.worker_health[known]
+        except Exception:
+            self.store.errors += 1
+            logger.exception("exporter_merge_failed", worker=client_id)
+
+    def _on_quit(self, **_kwargs: Any) -> None:
+        if self.options.final_file is not None and not self.is_worker:
+            body, _ = self.server.render("")
+            self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
+            self.options.final_file.write_bytes(body)
+        self.monitor.stop()
+        if self.server is not None:
+            self.server.stop()
+
+
+def on_init(environment: Any, **_kwargs: Any) -> None:
+    """Listener of Locust's init event: every process that imports `service` gets its exporter."""
+    global active
+    try:
+        options = ExporterOptions.read(environment.parsed_options)
+        exporter = Exporter(environment, options)
+        exporter.attach()
+    except (PortInUse, ValueError) as error:
+        # Before any user starts: one clear line, and the process ends.
+        print(f"securenet-loadgen: error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    active = exporter

@@ -1,0 +1,136 @@
+"""The exporter's settings: Locust command-line flags (also env vars and locust.conf), read once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.metric_store import StoreLimits
+
+DEFAULT_METRICS_PORT = 9646
+
+# (flag, env var, type, default, help)
+FLAGS = (
+    (
+        "--metrics-host",
+        "SECURENET_METRICS_HOST",
+        str,
+        "0.0.0.0",
+        "address of the Prometheus /metrics endpoint",
+    ),
+    (
+        "--metrics-port",
+        "SECURENET_METRICS_PORT",
+        int,
+        DEFAULT_METRICS_PORT,
+        "port of the /metrics endpoint (served by the master or the standalone process)",
+    ),
+    (
+        "--metrics-max-series",
+        "SECURENET_METRICS_MAX_SERIES",
+        int,
+        500,
+        "distinct (method, name) pairs exported; the rest fold into name __other__",
+    ),
+    (
+        "--metrics-max-reasons",
+        "SECURENET_METRICS_MAX_REASONS",
+        int,
+        50,
+        "distinct failure reasons exported; the rest fold into __other__",
+    ),
+    (
+        "--metrics-max-custom",
+        "SECURENET_METRICS_MAX_CUSTOM",
+        int,
+        50,
+        "distinct custom value names exported; the rest fold into __other__",
+    ),
+    (
+        "--metrics-quantile-error",
+        "SECURENET_METRICS_QUANTILE_ERROR",
+        float,
+        0.05,
+        "largest histogram_quantile error for latencies between 1 ms and 60 s (sets the buckets)",
+    ),
+    (
+        "--metrics-final-file",
+        "SECURENET_METRICS_FINAL_FILE",
+        str,
+        "",
+        "write the last exposition to this file when Locust quits",
+    ),
+    (
+        "--worker-id",
+        "SECURENET_WORKER_ID",
+        str,
+        "",
+        "stable worker label (default: hostname-index)",
+    ),
+    (
+        "--scenario-name",
+        "SECURENET_SCENARIO",
+        str,
+        "",
+        "scenario label of loadgen_info (default: the locustfile's name)",
+    ),
+)
+
+
+def add_arguments(parser: Any, **_kwargs: Any) -> None:
+    """Listener of Locust's init_command_line_parser event."""
+    for flag, env_var, kind, default, help_text in FLAGS:
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            env_var=env_var,
+            help=help_text,
+            include_in_web_ui=False,
+        )
+
+
+@dataclass(frozen=True)
+class ExporterOptions:
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_METRICS_PORT
+    limits: StoreLimits = field(default_factory=StoreLimits)
+    final_file: Path | None = None
+    worker_id: str = ""
+    scenario: str = ""
+    locustfile: str = ""
+
+    @classmethod
+    def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ExporterOptions:
+        """From Locust's parsed options; without them (library use), from the environment."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for flag, env_var, kind, default, _help in FLAGS:
+            attribute = flag.removeprefix("--").replace("-", "_")
+            if parsed is not None and hasattr(parsed, attribute):
+                values[attribute] = getattr(parsed, attribute)
+            else:
+                try:
+                    values[attribute] = kind(env.get(env_var, default))
+                except ValueError:
+                    raise ValueError(
+                        f"{env_var}={env[env_var]!r} is not a valid {kind.__name__}"
+                    ) from None
+        locustfile = getattr(parsed, "locustfile", "") or ""
+        return cls(
+            host=values["metrics_host"],
+            port=values["metrics_port"],
+            limits=StoreLimits(
+                max_series=values["metrics_max_series"],
+                max_reasons=values["metrics_max_reasons"],
+                max_custom=values["metrics_max_custom"],
+                quantile_error=values["metrics_quantile_error"],
+            ),
+            final_file=Path(values["metrics_final_file"]) if values["metrics_final_file"] else None,
+            worker_id=values["worker_id"],
+            scenario=values["scenario_name"] or Path(str(locustfile)).stem,
+            locustfile=Path(str(locustfile)).name,
+        )

@@ -1,0 +1,245 @@
+"""The metric store: what every request adds to, what workers ship, what the master merges.
+
+`record_request` is on Locust's hot path: a few dictionary operations and arithmetic, no
+formatting, no locks. Everything else (labels, cumulative buckets, text) happens at scrape time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any
+
+from service.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
+from service.cardinality import OVERFLOW, Budget
+from service.failure_reasons import FailureReasons
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# request_type values that are not requests: the seed's custom values and system samples.
+PSEUDO_REQUEST_TYPES = frozenset({"CUSTOM", "SYSTEM"})
+THREATS_FOUND = "threats_found"
+PAYLOAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    max_series: int = 500
+    max_reasons: int = 50
+    max_custom: int = 50
+    quantile_error: float = 0.05
+
+
+class RequestSeries:
+    """Counters of one (method, name): latency buckets, totals, status codes, failure reasons."""
+
+    __slots__ = ("bytes", "codes", "counts", "failures", "reasons", "requests", "sum_s")
+
+    def __init__(self, buckets: int) -> None:
+        self.counts = [0] * buckets
+        self.sum_s = 0.0
+        self.requests = 0
+        self.failures = 0
+        self.bytes = 0
+        self.codes: dict[int, int] = {}
+        self.reasons: dict[str, int] = {}
+
+
+class ValueSeries:
+    """A histogram of plain values (threats per response, custom values)."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, layout: Layout) -> None:
+        self.bounds = layout.bounds
+        self.counts = [0] * (len(layout.bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def add(self, counts: list[int], total: float) -> None:
+        mine = self.counts
+        for i, count in enumerate(counts):
+            mine[i] += count
+        self.sum += total
+
+
+def stable_items(mapping: dict) -> list:
+    """A snapshot of a dict that another thread may be changing (the scrape runs on one)."""
+    while True:
+        try:
+            return list(mapping.items())
+        except RuntimeError:  # changed size while being copied: try again
+            continue
+
+
+class MetricStore:
+    def __init__(self, limits: StoreLimits | None = None) -> None:
+        self.limits = limits or StoreLimits()
+        self.layout = latency_layout(self.limits.quantile_error)
+        self._bounds = self.layout.bounds
+        self._buckets = len(self._bounds) + 1
+        self.series_budget = Budget("request", self.limits.max_series)
+        self.custom_budget = Budget("custom", self.limits.max_custom)
+        self.reasons = FailureReasons(Budget("reason", self.limits.max_reasons))
+        self.requests: dict[str, dict[str, RequestSeries]] = {}
+        self.threats = ValueSeries(THREATS_LAYOUT)
+        self.custom: dict[str, ValueSeries] = {}
+        self.errors = 0
+
+    # -- the hot path -----------------------------------------------------------------
+
+    def record_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        response_length: int | None,
+        exception: BaseException | None = None,
+        response: Any = None,
+        **_kwargs: Any,
+    ) -> None:
+        """Listener of Locust's `request` event. It never raises: a listener error must not
+        reach Locust, which would count it against the run."""
+        try:
+            if request_type in PSEUDO_REQUEST_TYPES:
+                if request_type == "CUSTOM":
+                    self.record_value(name, response_length or 0)
+                return
+            by_name = self.requests.get(request_type)
+            series = by_name.get(name) if by_name is not None else None
+            if series is None:
+                series = self._series(request_type, name)
+            series.requests += 1
+            if response_time is not None:
+                seconds = response_time / 1000.0
+                series.counts[bisect_left(self._bounds, seconds)] += 1
+                series.sum_s += seconds
+            if response_length:
+                series.bytes += response_length
+            status = (response.status_code or 0) if response is not None else 0
+            codes = series.codes
+            codes[status] = codes.get(status, 0) + 1
+            if exception is not None:
+                series.failures += 1
+                reason = self.reasons.classify(exception, status)
+                reasons = series.reasons
+                reasons[reason] = reasons.get(reason, 0) + 1
+        except Exception:
+            self.errors += 1
+
+    def record_value(self, name: str, value: float) -> None:
+        """A custom value: `threats_found` has its own family, others share one by name."""
+        if name == THREATS_FOUND:
+            self.threats.observe(value)
+            return
+        series = self.custom.get(name)
+        if series is None:
+            series = self._custom(name)
+        series.observe(value)
+
+    # -- new label values, within budget ------------------------------------------------
+
+    def _series(self, method: str, name: str) -> RequestSeries:
+        if method not in HTTP_METHODS and method not in self.requests:
+            method = method if self.series_budget.admit() else OVERFLOW
+        by_name = self.requests.setdefault(method, {})
+        series = by_name.get(name)
+        if series is not None:
+            return series
+        if not self.series_budget.admit():
+            self.series_budget.fold()
+            name = OVERFLOW
+            series = by_name.get(OVERFLOW)
+            if series is not None:
+                return series
+        series = by_name[name] = RequestSeries(self._buckets)
+        return series
+
+    def _custom(self, name: str) -> ValueSeries:
+        if not self.custom_budget.admit():
+            self.custom_budget.fold()
+            name = OVERFLOW
+            if name in self.custom:
+                return self.custom[name]
+        series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT)
+        return series
+
+    # -- worker -> master ---------------------------------------------------------------
+
+    def drain(self) -> dict:
+        """Everything recorded since the last drain, as plain data; the store starts over.
+
+        Workers ship this inside Locust's own stats report, so it travels and is merged
+        exactly when Locust's request stats are.
+        """
+        payload = {
+            "v": PAYLOAD_VERSION,
+            "quantile_error": self.limits.quantile_error,
+            "requests": [
+                [
+                    method,
+                    name,
+                    s.counts,
+                    s.sum_s,
+                    s.requests,
+                    s.failures,
+                    s.bytes,
+                    list(s.codes.items()),
+                    list(s.reasons.items()),
+                ]
+                for method, by_name in self.requests.items()
+                for name, s in by_name.items()
+            ],
+            "threats": [self.threats.counts, self.threats.sum],
+            "custom": [[name, s.counts, s.sum] for name, s in self.custom.items()],
+            "folded": [
+                self.series_budget.folded,
+                self.reasons.budget.folded,
+                self.custom_budget.folded,
+            ],
+            "errors": self.errors,
+        }
+        self.__init__(self.limits)
+        return payload
+
+    def merge(self, payload: dict) -> None:
+        """Add a worker's drained payload (the master's side of `drain`)."""
+        remap = None
+        if payload.get("quantile_error") != self.limits.quantile_error:
+            remap = _bucket_remap(latency_layout(payload["quantile_error"]), self.layout)
+        for method, name, counts, sum_s, requests, failures, size, codes, reasons in payload[
+            "requests"
+        ]:
+            series = self.requests.get(method, {}).get(name) or self._series(method, name)
+            mine = series.counts
+            for i, count in enumerate(counts):
+                if count:
+                    mine[remap[i] if remap else i] += count
+            series.sum_s += sum_s
+            series.requests += requests
+            series.failures += failures
+            series.bytes += size
+            for status, count in codes:
+                series.codes[status] = series.codes.get(status, 0) + count
+            for reason, count in reasons:
+                reason = self.reasons.admit(reason)
+                series.reasons[reason] = series.reasons.get(reason, 0) + count
+        self.threats.add(*payload["threats"])
+        for name, counts, total in payload["custom"]:
+            (self.custom.get(name) or self._custom(name)).add(counts, total)
+        for budget, folded in zip(
+            (self.series_budget, self.reasons.budget, self.custom_budget),
+            payload["folded"],
+            strict=True,
+        ):
+            if folded:
+                budget.fold(folded)
+        self.errors += payload["errors"]
+
+
+def _bucket_remap(source: Layout, target: Layout) -> list[int]:
+    """For workers configured with another layout: each source bucket to the target bucket
+    holding its upper bound (exact when the layouts agree, conservative otherwise)."""
+    return [bisect_left(target.bounds, bound) for bound in source.bounds] + [len(target.bounds)]
