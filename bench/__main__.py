@@ -1,11 +1,21 @@
-"""`python -m bench NAME`: run one benchmark and print its numbers."""
+"""`python -m bench [NAME [options]]`: run one benchmark, or all of them, and print the numbers."""
 
 import sys
 
-from bench import sandbox_throughput
+from bench import exporter_overhead, quantile_error, sandbox_throughput, scrape_stall
 
-BENCHMARKS = {"sandbox": sandbox_throughput.main}
+BENCHMARKS = {
+    "overhead": exporter_overhead.main,
+    "scrape": scrape_stall.main,
+    "quantiles": quantile_error.main,
+    "sandbox": sandbox_throughput.main,
+}
 
-if len(sys.argv) < 2 or sys.argv[1] not in BENCHMARKS:
-    sys.exit(f"usage: python -m bench {{{','.join(BENCHMARKS)}}} [options]")
-BENCHMARKS[sys.argv[1]](sys.argv[2:])
+name = sys.argv[1] if len(sys.argv) > 1 else "all"
+if name == "all":
+    for run in BENCHMARKS.values():
+        run([])
+elif name in BENCHMARKS:
+    BENCHMARKS[name](sys.argv[2:])
+else:
+    sys.exit(f"usage: python -m bench [{'|'.join(BENCHMARKS)}|all] [options]")

@@ -166,6 +166,8 @@ def run_custom_load_test(
     # Setup environment; the shared events carry this module's listeners.
     env = Environment(user_classes=[SecureNetUser, AdminUser], host=host, events=events)
     env.create_local_runner()
+    # Plugins (the service's exporter among them) start on init, as under the locust command.
+    env.events.init.fire(environment=env, runner=env.runner, web_ui=None)
 
     # Start monitoring
     gevent.spawn(monitor_system_resources)

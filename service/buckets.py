@@ -9,6 +9,7 @@ a quantile's true value v and its estimate both lie in the same bucket [a, b], s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 from functools import cache
 
 from prometheus_client.utils import floatToGoString
@@ -34,24 +35,23 @@ class Layout:
         return cls(bounds, (*(floatToGoString(b) for b in bounds), "+Inf"))
 
 
-def _significant(value: float, digits: int = 5) -> float:
-    return float(f"{value:.{digits - 1}e}")
+def _floor_significant(value: float, digits: int = 5) -> float:
+    """`value` rounded down to `digits` significant digits (readable `le` labels)."""
+    exponent = Decimal(value).adjusted() - (digits - 1)
+    return float(Decimal(value).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_FLOOR))
 
 
 @cache
 def latency_layout(max_error: float = 0.05) -> Layout:
     """Seconds: sub-millisecond steps, then ratio <= 1 + max_error from 1 ms past 60 s."""
-    if not 0.001 <= max_error <= 1:
-        raise ValueError(f"quantile error must be between 0.001 and 1, got {max_error}")
-    # A hair under the limit, so rounding bounds to 5 significant digits cannot exceed it.
-    step = 1 + max_error * 0.998
-    bounds = list(SUB_MILLISECOND)
-    bound = GUARANTEED_LOW_S
-    while True:
-        bounds.append(_significant(bound))
-        if bound >= GUARANTEED_HIGH_S:
-            break
-        bound *= step
+    if not 0.01 <= max_error <= 1:
+        raise ValueError(f"--metrics-quantile-error must be between 0.01 and 1, got {max_error}")
+    # Each bound is the previous one times the step, rounded down: the ratio never exceeds it
+    # (the step is a hair under the limit so float arithmetic cannot land above it either).
+    step = 1 + max_error * (1 - 1e-9)
+    bounds = [*SUB_MILLISECOND, GUARANTEED_LOW_S]
+    while bounds[-1] < GUARANTEED_HIGH_S:
+        bounds.append(_floor_significant(bounds[-1] * step))
     return Layout.of(tuple(bounds))
 
 

@@ -24,6 +24,7 @@ class UsageError(ValueError):
 
 @dataclass
 class RunPlan:
+    scenario: str
     locustfile: Path
     host: str | None  # None: start the embedded sandbox and target it
     sandbox_port: int
@@ -76,7 +77,14 @@ def plan_run(argv: list[str]) -> RunPlan:
     except (ScenarioError, LocustArgsError, TargetError) as error:
         raise UsageError(str(error)) from None
     return RunPlan(
-        locustfile, args.host, args.sandbox_port, args.web, args.web_port, options, classes
+        Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,
+        locustfile,
+        args.host,
+        args.sandbox_port,
+        args.web,
+        args.web_port,
+        options,
+        classes,
     )
 
 
@@ -93,8 +101,8 @@ def check_environment(plan: RunPlan) -> None:
         raise UsageError(str(error)) from None
 
 
-def run_locust(command: list[str], web: bool) -> int:
-    env = dict(os.environ)
+def run_locust(command: list[str], web: bool, scenario: str) -> int:
+    env = {**os.environ, "SECURENET_SCENARIO": scenario}
     if web:
         env["LOCUST_HEADLESS"] = "false"  # wins over `headless = true` in locust.conf
     # Own session: a terminal Ctrl-C reaches only this process, which passes on exactly one.
@@ -123,14 +131,14 @@ def run(argv: list[str]) -> int:
     check_environment(plan)
     Path("reports").mkdir(exist_ok=True)  # locust.conf writes its reports there
     if plan.host is not None:
-        return run_locust(plan.locust_command(plan.host), plan.web)
+        return run_locust(plan.locust_command(plan.host), plan.web, plan.scenario)
     sandbox = SandboxProcess(port=plan.sandbox_port)
     try:
         sandbox.start()
     except RuntimeError as error:
         raise UsageError(str(error)) from None
     try:
-        return run_locust(plan.locust_command(sandbox.url), plan.web)
+        return run_locust(plan.locust_command(sandbox.url), plan.web, plan.scenario)
     finally:
         sandbox.stop()
 

@@ -51,6 +51,45 @@ class ExporterInfo:
     mode: str  # standalone or master
 
 
+def request_families(store: MetricStore) -> Iterator[Family]:
+    """The request families: latency histogram, counters, reasons, status codes, bytes."""
+    duration = Family(
+        "loadgen_request_duration_seconds",
+        "histogram",
+        "Response time of requests in seconds.",
+        REQUEST,
+        le_labels=store.layout.labels,
+    )
+    requests = Family("loadgen_requests", "counter", "Requests made.", REQUEST)
+    failures = Family("loadgen_request_failures", "counter", "Requests that failed.", REQUEST)
+    reasons = Family(
+        "loadgen_request_failure_reasons",
+        "counter",
+        "Failed requests by bounded reason: http_<status>, exception class, "
+        "or the class of a catch_response message.",
+        (*REQUEST, "reason"),
+    )
+    codes = Family(
+        "loadgen_responses",
+        "counter",
+        "Responses by HTTP status code (0: no response).",
+        (*REQUEST, "code"),
+    )
+    size = Family("loadgen_response_bytes", "counter", "Response body bytes received.", REQUEST)
+    for method, by_name in stable_items(store.requests):
+        for name, series in stable_items(by_name):
+            labels = (method, name)
+            duration.add_histogram(labels, list(series.counts), series.sum_s)
+            requests.add(labels, series.requests)
+            failures.add(labels, series.failures)
+            size.add(labels, series.bytes)
+            for status, count in stable_items(series.codes):
+                codes.add((method, name, str(status)), count)
+            for reason, count in stable_items(series.reasons):
+                reasons.add((method, name, reason), count)
+    yield from (duration, requests, failures, reasons, codes, size)
+
+
 class LoadgenCollector:
     def __init__(
         self,
@@ -69,50 +108,13 @@ class LoadgenCollector:
 
     def collect(self) -> Iterator[Family]:
         started = time.perf_counter()
-        yield from self._requests()
+        yield from request_families(self.store)
         yield from self._custom_values()
         yield from self._budgets()
         yield from self._generator_health()
         yield from self._runner()
         yield from self._self_metrics()
         self.last_scrape_s = time.perf_counter() - started
-
-    def _requests(self) -> Iterator[Family]:
-        duration = Family(
-            "loadgen_request_duration_seconds",
-            "histogram",
-            "Response time of requests in seconds.",
-            REQUEST,
-            le_labels=self.store.layout.labels,
-        )
-        requests = Family("loadgen_requests", "counter", "Requests made.", REQUEST)
-        failures = Family("loadgen_request_failures", "counter", "Requests that failed.", REQUEST)
-        reasons = Family(
-            "loadgen_request_failure_reasons",
-            "counter",
-            "Failed requests by bounded reason: http_<status>, exception class, "
-            "or the class of a catch_response message.",
-            (*REQUEST, "reason"),
-        )
-        codes = Family(
-            "loadgen_responses",
-            "counter",
-            "Responses by HTTP status code (0: no response).",
-            (*REQUEST, "code"),
-        )
-        size = Family("loadgen_response_bytes", "counter", "Response body bytes received.", REQUEST)
-        for method, by_name in stable_items(self.store.requests):
-            for name, series in stable_items(by_name):
-                labels = (method, name)
-                duration.add_histogram(labels, list(series.counts), series.sum_s)
-                requests.add(labels, series.requests)
-                failures.add(labels, series.failures)
-                size.add(labels, series.bytes)
-                for status, count in stable_items(series.codes):
-                    codes.add((method, name, str(status)), count)
-                for reason, count in stable_items(series.reasons):
-                    reasons.add((method, name, reason), count)
-        yield from (duration, requests, failures, reasons, codes, size)
 
     def _custom_values(self) -> Iterator[Family]:
         threats = self.store.threats

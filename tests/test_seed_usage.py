@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.processes import LOCUSTFILES, ROOT
+from tests.processes import LOCUSTFILES, ROOT, free_port
 
 
 def locust(*args, cwd, timeout=60):
@@ -81,7 +81,7 @@ def test_the_programmatic_runner_reports_final_statistics(sandbox, tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "SECURENET_METRICS_PORT": str(free_port())},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
