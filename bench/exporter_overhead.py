@@ -31,13 +31,15 @@ def _scrape_every(port: int, seconds: float, stop: threading.Event) -> None:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
 
 
-def run_once(locustfile: str, target: str, users: int, seconds: int) -> dict:
+def run_locust(locustfile: str, target: str, users: int, seconds: int) -> dict:
+    """Run a benchmark locustfile on CPU 1; the report it writes (BENCH_REPORT), as a dict.
+
+    Runs with the exporter are scraped every 5 s, as Prometheus would.
+    """
+    with_exporter = locustfile != "overhead_vanilla.py"
     metrics_port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        stop = threading.Event()
-        scraper = threading.Thread(target=_scrape_every, args=(metrics_port, 5, stop), daemon=True)
-        scraper.start()
         command = [
             sys.executable,
             "-m",
@@ -54,9 +56,13 @@ def run_once(locustfile: str, target: str, users: int, seconds: int) -> dict:
             "-t",
             f"{seconds}s",
             "--only-summary",
+            *(["--metrics-port", str(metrics_port)] if with_exporter else []),
         ]
-        if "exporter" in locustfile:
-            command += ["--metrics-port", str(metrics_port)]
+        stop = threading.Event()
+        if with_exporter:
+            threading.Thread(
+                target=_scrape_every, args=(metrics_port, 5, stop), daemon=True
+            ).start()
         done = subprocess.run(
             command,
             preexec_fn=pinned(1),
@@ -68,8 +74,11 @@ def run_once(locustfile: str, target: str, users: int, seconds: int) -> dict:
         stop.set()
         if not report.exists():
             sys.exit(f"bench overhead: Locust failed:\n{done.stderr.decode()[-2000:]}")
-        result = json.loads(report.read_text())
-    return {**result, "cpu_per_10k": result["cpu_s"] / result["requests"] * 10_000}
+        return json.loads(report.read_text())
+
+
+def cpu_per_10k(result: dict) -> float:
+    return result["cpu_s"] / result["requests"] * 10_000
 
 
 class _Ok:
@@ -99,50 +108,10 @@ def hot_path_us(calls: int = 500_000) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def run_ab(target: str, users: int, seconds: int) -> dict:
-    """One process, listener alternating on/off: CPU seconds per 10k requests of each phase."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "ab.json"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(HERE / "overhead_ab.py"),
-                "--host",
-                target,
-                "--headless",
-                "-u",
-                str(users),
-                "-r",
-                str(users),
-                "-t",
-                f"{seconds}s",
-                "--only-summary",
-                "--metrics-port",
-                str(free_port()),
-            ],
-            preexec_fn=pinned(1),
-            cwd=tmp,
-            capture_output=True,
-            check=False,
-            env={
-                **os.environ,
-                "BENCH_REPORT": str(Path(tmp) / "run.json"),
-                "BENCH_AB_REPORT": str(report),
-                "PYTHONPATH": str(HERE),
-            },
-        )
-        if not report.exists():
-            sys.exit(f"bench overhead: Locust failed:\n{done.stderr.decode()[-2000:]}")
-        phases = json.loads(report.read_text())
-    return {name: p["cpu_s"] / p["requests"] * 10_000 for name, p in phases.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench overhead", description=__doc__)
     parser.add_argument("--ab-seconds", type=int, default=120)
+    parser.add_argument("--ab-runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--users", type=int, default=20)
@@ -157,10 +126,18 @@ def main(argv: list[str] | None = None) -> None:
     time.sleep(1)
     runs: dict[str, list[dict]] = {"vanilla": [], "exporter": []}
     try:
-        ab = run_ab(url, args.users, args.ab_seconds)
+        # One process, listener alternating on/off: CPU per request of each phase; the run
+        # with the median ratio of --ab-runs is reported.
+        ab_runs = []
+        for _ in range(args.ab_runs):
+            phases = run_locust("overhead_ab.py", url, args.users, args.ab_seconds)
+            ab_runs.append({phase: cpu_per_10k(result) for phase, result in phases.items()})
+            print(f"  A/B run: ratio {ab_runs[-1]['on'] / ab_runs[-1]['off']:.3f}", flush=True)
+        ab = sorted(ab_runs, key=lambda run: run["on"] / run["off"])[len(ab_runs) // 2]
         for _ in range(args.rounds):
             for variant in runs:
-                result = run_once(f"overhead_{variant}.py", url, args.users, args.seconds)
+                result = run_locust(f"overhead_{variant}.py", url, args.users, args.seconds)
+                result["cpu_per_10k"] = cpu_per_10k(result)
                 runs[variant].append(result)
                 print(
                     f"  {variant:8} {result['requests']:>8} requests  "
@@ -176,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     listener = hot_path_us()
     print(f"CPU seconds per 10,000 requests (FastHttpUser, ~{rate:,.0f} requests/s on one core):")
     print(
-        f"  one process, listener on/off every 2 s for {args.ab_seconds} s: "
+        f"  one process, listener on/off every 0.5 s for {args.ab_seconds} s "
+        f"(median of {args.ab_runs} runs): "
         f"off {ab['off']:.3f}, on {ab['on']:.3f}, ratio {ab['on'] / ab['off']:.3f} "
         f"(goal <= 1.02)"
     )

@@ -8,6 +8,7 @@ import resource
 from locust import FastHttpUser, constant, events, task
 
 _window: dict = {}
+settings = {"report_whole_run": True}
 
 
 class SaturatingUser(FastHttpUser):
@@ -32,6 +33,8 @@ def _start(**_kwargs):
 
 @events.test_stop.add_listener
 def _stop(**_kwargs):
+    if not settings["report_whole_run"]:
+        return  # overhead_ab.py reports per phase instead
     environment = _window["environment"]
     with open(os.environ["BENCH_REPORT"], "w") as file:
         json.dump(

@@ -98,18 +98,26 @@ class MetricStore:
         response_length: int | None,
         exception: BaseException | None = None,
         response: Any = None,
+        context: Any = None,
+        url: Any = None,
+        start_time: Any = None,
         **_kwargs: Any,
     ) -> None:
         """Listener of Locust's `request` event. It never raises: a listener error must not
-        reach Locust, which would count it against the run."""
+        reach Locust, which would count it against the run.
+
+        Every argument Locust passes is named, so `_kwargs` stays empty: a leftover dict
+        holding `context` would be one more garbage-collected container per request.
+        """
         try:
-            if request_type in PSEUDO_REQUEST_TYPES:
-                if request_type == "CUSTOM":
-                    self.record_value(name, response_length or 0)
-                return
             by_name = self.requests.get(request_type)
             series = by_name.get(name) if by_name is not None else None
             if series is None:
+                # Pseudo-requests never get a series, so they are only looked for here.
+                if request_type in PSEUDO_REQUEST_TYPES:
+                    if request_type == "CUSTOM":
+                        self.record_value(name, response_length or 0)
+                    return
                 series = self._series(request_type, name)
             series.requests += 1
             if response_time is not None:

@@ -174,3 +174,22 @@ def locust_totals(stats_json: Path) -> dict[tuple[str, str], tuple[int, int]]:
         for entry in json.loads(stats_json.read_text())
         if entry["method"] not in ("CUSTOM", "SYSTEM")
     }
+
+
+def start_locust(locustfile: str | Path, *args: str, cwd: Path, env=None) -> subprocess.Popen:
+    """A Locust process in the background; stderr kept for assertion messages."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+
+
+def metrics_answer(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok
+    except requests.RequestException:
+        return False

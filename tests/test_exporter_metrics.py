@@ -14,32 +14,16 @@ from tests.processes import (
     LOCUSTFILES,
     ROOT,
     free_port,
+    metrics_answer,
     requests_by_endpoint,
     sample_values,
     scrape,
+    start_locust,
     stop_process,
     wait_until,
 )
 
 SYNTHETIC = str(ROOT / "tests" / "locustfiles" / "synthetic.py")
-
-
-def start_locust(locustfile: str, *args: str, cwd: Path, env=None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", locustfile, *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def answers(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 def synthetic_run(tmp_path: Path, seconds: int, env=None, *extra: str) -> tuple[str, str]:
@@ -93,7 +77,7 @@ def test_text_and_openmetrics_parse_and_pass_promtool(sandbox, tmp_path):
         cwd=tmp_path,
     )
     try:
-        wait_until(lambda: answers(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
         time.sleep(4)
         text = scrape(port)
         assert text.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -179,7 +163,7 @@ def test_counters_never_go_backwards_when_locust_resets_its_stats(sandbox, tmp_p
         cwd=tmp_path,
     )
     try:
-        wait_until(lambda: answers(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
         time.sleep(4)
         before = requests_by_endpoint(scrape(port).text)
         assert requests.post(f"http://127.0.0.1:{web}/stats/reset", timeout=5).ok
