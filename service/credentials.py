@@ -34,7 +34,3 @@ class Credentials:
         return cls(
             **{n: env[f"SECURENET_{n.upper()}"] for n in names if f"SECURENET_{n.upper()}" in env}
         )
-
-    def secrets(self) -> list[str]:
-        """Every secret value, for log redaction."""
-        return [getattr(self, f.name) for f in fields(self)]
