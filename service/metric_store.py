@@ -18,7 +18,7 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 # request_type values that are not requests: the seed's custom values and system samples.
 PSEUDO_REQUEST_TYPES = frozenset({"CUSTOM", "SYSTEM"})
 THREATS_FOUND = "threats_found"
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,25 @@ class StoreLimits:
 class RequestSeries:
     """Counters of one (method, name): latency buckets, totals, status codes, failure reasons."""
 
-    __slots__ = ("bytes", "codes", "counts", "failures", "reasons", "requests", "sum_s")
+    __slots__ = ("bytes", "codes", "counts", "failures", "reasons", "sum_ms")
 
     def __init__(self, buckets: int) -> None:
         self.counts = [0] * buckets
-        self.sum_s = 0.0
-        self.requests = 0
+        self.sum_ms = 0.0
         self.failures = 0
         self.bytes = 0
+        # Every request counts under exactly one status (0: no response), so the request
+        # total is their sum, computed at scrape time instead of once more per request.
         self.codes: dict[int, int] = {}
         self.reasons: dict[str, int] = {}
+
+    @property
+    def requests(self) -> int:
+        return sum(list(self.codes.values()))
+
+    @property
+    def sum_s(self) -> float:
+        return self.sum_ms / 1000.0
 
 
 class ValueSeries:
@@ -78,8 +87,9 @@ class MetricStore:
     def __init__(self, limits: StoreLimits | None = None) -> None:
         self.limits = limits or StoreLimits()
         self.layout = latency_layout(self.limits.quantile_error)
-        self._bounds = self.layout.bounds
-        self._buckets = len(self._bounds) + 1
+        # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
+        self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
+        self._buckets = len(self._bounds_ms) + 1
         self.series_budget = Budget("request", self.limits.max_series)
         self.custom_budget = Budget("custom", self.limits.max_custom)
         self.reasons = FailureReasons(Budget("reason", self.limits.max_reasons))
@@ -110,25 +120,26 @@ class MetricStore:
         holding `context` would be one more garbage-collected container per request.
         """
         try:
-            by_name = self.requests.get(request_type)
-            series = by_name.get(name) if by_name is not None else None
-            if series is None:
+            try:
+                series = self.requests[request_type][name]
+            except KeyError:
                 # Pseudo-requests never get a series, so they are only looked for here.
                 if request_type in PSEUDO_REQUEST_TYPES:
                     if request_type == "CUSTOM":
                         self.record_value(name, response_length or 0)
                     return
                 series = self._series(request_type, name)
-            series.requests += 1
             if response_time is not None:
-                seconds = response_time / 1000.0
-                series.counts[bisect_left(self._bounds, seconds)] += 1
-                series.sum_s += seconds
+                series.counts[bisect_left(self._bounds_ms, response_time)] += 1
+                series.sum_ms += response_time
             if response_length:
                 series.bytes += response_length
             status = (response.status_code or 0) if response is not None else 0
             codes = series.codes
-            codes[status] = codes.get(status, 0) + 1
+            try:
+                codes[status] += 1
+            except KeyError:
+                codes[status] = 1
             if exception is not None:
                 series.failures += 1
                 reason = self.reasons.classify(exception, status)
@@ -190,8 +201,7 @@ class MetricStore:
                     method,
                     name,
                     s.counts,
-                    s.sum_s,
-                    s.requests,
+                    s.sum_ms,
                     s.failures,
                     s.bytes,
                     list(s.codes.items()),
@@ -214,19 +224,20 @@ class MetricStore:
 
     def merge(self, payload: dict) -> None:
         """Add a worker's drained payload (the master's side of `drain`)."""
+        if payload.get("v") != PAYLOAD_VERSION:
+            raise ValueError(
+                f"worker payload version {payload.get('v')}, expected {PAYLOAD_VERSION}"
+            )
         remap = None
         if payload.get("quantile_error") != self.limits.quantile_error:
             remap = _bucket_remap(latency_layout(payload["quantile_error"]), self.layout)
-        for method, name, counts, sum_s, requests, failures, size, codes, reasons in payload[
-            "requests"
-        ]:
+        for method, name, counts, sum_ms, failures, size, codes, reasons in payload["requests"]:
             series = self.requests.get(method, {}).get(name) or self._series(method, name)
             mine = series.counts
             for i, count in enumerate(counts):
                 if count:
                     mine[remap[i] if remap else i] += count
-            series.sum_s += sum_s
-            series.requests += requests
+            series.sum_ms += sum_ms
             series.failures += failures
             series.bytes += size
             for status, count in codes:
