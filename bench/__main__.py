@@ -2,13 +2,14 @@
 
 import sys
 
-from bench import exporter_overhead, quantile_error, sandbox_throughput, scrape_stall
+from bench import exporter_overhead, quantile_error, sandbox_throughput, scrape_stall, week_soak
 
 BENCHMARKS = {
     "overhead": exporter_overhead.main,
     "scrape": scrape_stall.main,
     "quantiles": quantile_error.main,
     "sandbox": sandbox_throughput.main,
+    "soak": week_soak.main,
 }
 
 name = sys.argv[1] if len(sys.argv) > 1 else "all"

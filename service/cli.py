@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,12 +11,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.locust_args import LocustArgsError, split_passthrough
-from service.sandbox_process import SandboxProcess
+from service.locust_args import LocustArgsError, parse_locust_options, split_passthrough
+from service.plugin import check_start
+from service.sandbox_process import STOP_TIMEOUT_S, SandboxProcess
 from service.scenarios import SCENARIOS, ScenarioError, check_user_classes, resolve_scenario
+from service.service_options import ServiceOptions
 from service.targets import TargetError, check_port_free, check_reachable, parse_host
 
 PROG = "securenet-loadgen"
+FORCED = 128 + signal.SIGKILL  # exit status after a second signal
 
 
 class UsageError(ValueError):
@@ -72,9 +76,13 @@ def plan_run(argv: list[str]) -> RunPlan:
         check_user_classes(locustfile, classes)
         if args.host is not None:
             parse_host(args.host)
+        # The same settings and rails Locust's processes will apply, before anything starts
+        # (flags, env vars and locust.conf, read by Locust's own parser).
+        parsed = parse_locust_options(options)
+        check_start(ServiceOptions.read(parsed), parsed, [args.host])
         if not any(o in ("-t", "--run-time") or o.startswith("--run-time=") for o in options):
             options += ["--run-time", "0"]  # continuous, whatever locust.conf says
-    except (ScenarioError, LocustArgsError, TargetError) as error:
+    except (ScenarioError, LocustArgsError, ValueError) as error:
         raise UsageError(str(error)) from None
     return RunPlan(
         Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,
@@ -115,12 +123,24 @@ def run_locust(command: list[str], web: bool, scenario: str) -> int:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
-    def forward(signum, _frame):
-        locust.send_signal(signum)
+    stopping = False
+
+    def forward(_signum, _frame):
+        # SIGINT is Locust's graceful path (users stopped within --stop-timeout, reports
+        # written); its SIGTERM path skips the HTML report, so both become SIGINT.
+        # A second signal does not wait any more.
+        nonlocal stopping
+        if stopping:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(locust.pid, signal.SIGKILL)
+            return
+        stopping = True
+        locust.send_signal(signal.SIGINT)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return locust.wait()
+        code = locust.wait()
+        return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -137,10 +157,13 @@ def run(argv: list[str]) -> int:
         sandbox.start()
     except RuntimeError as error:
         raise UsageError(str(error)) from None
+    code = FORCED
     try:
-        return run_locust(plan.locust_command(sandbox.url), plan.web, plan.scenario)
+        code = run_locust(plan.locust_command(sandbox.url), plan.web, plan.scenario)
+        return code
     finally:
-        sandbox.stop()
+        # Forced out by a second signal: the sandbox does not get a grace period either.
+        sandbox.stop(timeout_s=0.5 if code == FORCED else STOP_TIMEOUT_S)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -253,6 +253,19 @@ class LoadgenCollector:
         spawning = Family("loadgen_spawning", "gauge", "1 while users are being spawned.")
         spawning.add((), int(runner.state == STATE_SPAWNING))
         yield from (users, target, state, spawning)
+        shape = self.environment.shape_class
+        if shape is not None:
+            shape_target = Family(
+                "loadgen_shape_target_users",
+                "gauge",
+                "Users the load shape asks for at its last tick.",
+                ("shape",),
+            )
+            shape_target.add(
+                (getattr(shape, "name", type(shape).__name__),),
+                getattr(shape, "target_users", runner.target_user_count or 0),
+            )
+            yield shape_target
         if master:
             workers = Family(
                 "loadgen_workers", "gauge", "Workers known to the master, by state.", ("state",)

@@ -34,3 +34,7 @@ class Credentials:
         return cls(
             **{n: env[f"SECURENET_{n.upper()}"] for n in names if f"SECURENET_{n.upper()}" in env}
         )
+
+    def secret_values(self) -> list[str]:
+        """Every value, for the log redactor."""
+        return [getattr(self, f.name) for f in fields(self)]

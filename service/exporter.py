@@ -8,10 +8,11 @@ master:     merges workers' reports, serves /metrics with exact totals.
 from __future__ import annotations
 
 import socket
-import sys
+import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import gevent
 import structlog
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -19,7 +20,7 @@ from service.collector import ExporterInfo, LoadgenCollector
 from service.exporter_options import ExporterOptions
 from service.health import ProcessHealth, ProcessMonitor
 from service.metric_store import MetricStore
-from service.metrics_server import MetricsServer, PortInUse
+from service.metrics_server import MetricsServer
 
 logger = structlog.get_logger(__name__)
 PAYLOAD_KEY = "loadgen"
@@ -54,6 +55,7 @@ class Exporter:
             self.worker_health,
         )
         self.server: MetricsServer | None = None
+        self.linger_s = 0.0  # on quit, wait this long at most for one more scrape
 
     def attach(self) -> None:
         """Register the listeners this runner needs and, unless a worker, serve /metrics."""
@@ -108,20 +110,16 @@ class Exporter:
             body, _ = self.server.render("")
             self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
             self.options.final_file.write_bytes(body)
+        if self.server is not None and self.linger_s > 0:
+            self._await_final_scrape()
         self.monitor.stop()
         if self.server is not None:
             self.server.stop()
 
-
-def on_init(environment: Any, **_kwargs: Any) -> None:
-    """Listener of Locust's init event: every process that imports `service` gets its exporter."""
-    global active
-    try:
-        options = ExporterOptions.read(environment.parsed_options)
-        exporter = Exporter(environment, options)
-        exporter.attach()
-    except (PortInUse, ValueError) as error:
-        # Before any user starts: one clear line, and the process ends.
-        print(f"securenet-loadgen: error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    active = exporter
+    def _await_final_scrape(self) -> None:
+        """Users have stopped: let Prometheus scrape the final totals before the port closes."""
+        scrapes = self.server.scrapes
+        deadline = time.monotonic() + self.linger_s
+        logger.info("awaiting_final_scrape", timeout_s=self.linger_s)
+        while self.server.scrapes == scrapes and time.monotonic() < deadline:
+            gevent.sleep(0.1)

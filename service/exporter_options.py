@@ -2,75 +2,74 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.flag_table import Flag, add_flags, read_flags
 from service.metric_store import StoreLimits
 
 DEFAULT_METRICS_PORT = 9646
 
-# (flag, env var, type, default, help)
 FLAGS = (
-    (
+    Flag(
         "--metrics-host",
         "SECURENET_METRICS_HOST",
         str,
         "0.0.0.0",
         "address of the Prometheus /metrics endpoint",
     ),
-    (
+    Flag(
         "--metrics-port",
         "SECURENET_METRICS_PORT",
         int,
         DEFAULT_METRICS_PORT,
         "port of the /metrics endpoint (served by the master or the standalone process)",
     ),
-    (
+    Flag(
         "--metrics-max-series",
         "SECURENET_METRICS_MAX_SERIES",
         int,
         500,
         "distinct (method, name) pairs exported; the rest fold into name __other__",
     ),
-    (
+    Flag(
         "--metrics-max-reasons",
         "SECURENET_METRICS_MAX_REASONS",
         int,
         50,
         "distinct failure reasons exported; the rest fold into __other__",
     ),
-    (
+    Flag(
         "--metrics-max-custom",
         "SECURENET_METRICS_MAX_CUSTOM",
         int,
         50,
         "distinct custom value names exported; the rest fold into __other__",
     ),
-    (
+    Flag(
         "--metrics-quantile-error",
         "SECURENET_METRICS_QUANTILE_ERROR",
         float,
         0.05,
         "largest histogram_quantile error for latencies between 1 ms and 60 s (sets the buckets)",
     ),
-    (
+    Flag(
         "--metrics-final-file",
         "SECURENET_METRICS_FINAL_FILE",
         str,
         "",
         "write the last exposition to this file when Locust quits",
     ),
-    (
+    Flag(
         "--worker-id",
         "SECURENET_WORKER_ID",
         str,
         "",
         "stable worker label (default: hostname-index)",
     ),
-    (
+    Flag(
         "--scenario-name",
         "SECURENET_SCENARIO",
         str,
@@ -82,15 +81,7 @@ FLAGS = (
 
 def add_arguments(parser: Any, **_kwargs: Any) -> None:
     """Listener of Locust's init_command_line_parser event."""
-    for flag, env_var, kind, default, help_text in FLAGS:
-        parser.add_argument(
-            flag,
-            type=kind,
-            default=default,
-            env_var=env_var,
-            help=help_text,
-            include_in_web_ui=False,
-        )
+    add_flags(parser, FLAGS, "SecureNet Prometheus exporter")
 
 
 @dataclass(frozen=True)
@@ -106,19 +97,7 @@ class ExporterOptions:
     @classmethod
     def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ExporterOptions:
         """From Locust's parsed options; without them (library use), from the environment."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for flag, env_var, kind, default, _help in FLAGS:
-            attribute = flag.removeprefix("--").replace("-", "_")
-            if parsed is not None and hasattr(parsed, attribute):
-                values[attribute] = getattr(parsed, attribute)
-            else:
-                try:
-                    values[attribute] = kind(env.get(env_var, default))
-                except ValueError:
-                    raise ValueError(
-                        f"{env_var}={env[env_var]!r} is not a valid {kind.__name__}"
-                    ) from None
+        values = read_flags(FLAGS, parsed, env)
         locustfile = getattr(parsed, "locustfile", "") or ""
         return cls(
             host=values["metrics_host"],

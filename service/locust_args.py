@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from locust.argument_parser import get_parser
 
@@ -41,3 +42,14 @@ def split_passthrough(tokens: list[str]) -> tuple[list[str], list[str]]:
                 raise LocustArgsError(f"option {flag} needs a value")
             options.append(value)
     return options, positionals
+
+
+def parse_locust_options(options: list[str]) -> Any:
+    """Locust's parsed options for these flags, with its env vars and locust.conf applied."""
+    parser = get_parser()
+
+    def error(message: str):
+        raise LocustArgsError(message)
+
+    parser.error = error  # argparse would print its usage and exit
+    return parser.parse_args(options)

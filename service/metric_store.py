@@ -158,6 +158,16 @@ class MetricStore:
             series = self._custom(name)
         series.observe(value)
 
+    def answered_requests(self) -> int:
+        """Requests that got an HTTP response (any status): the target is there."""
+        return sum(
+            count
+            for _method, by_name in stable_items(self.requests)
+            for _name, series in stable_items(by_name)
+            for status, count in stable_items(series.codes)
+            if status
+        )
+
     # -- new label values, within budget ------------------------------------------------
 
     def _series(self, method: str, name: str) -> RequestSeries:

@@ -27,6 +27,7 @@ class MetricsServer:
         self.collector = collector
         self.routes: dict[str, Route] = {"/metrics": self._metrics}
         self._server: WSGIServer | None = None
+        self.scrapes = 0
 
     def start(self) -> None:
         server = WSGIServer((self.host, self.port), self._app, log=None, error_log=None)
@@ -52,6 +53,7 @@ class MetricsServer:
     def _metrics(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
         accept = environ.get("HTTP_ACCEPT", "")
         body, content_type = gevent.get_hub().threadpool.apply(self.render, (accept,))
+        self.scrapes += 1
         return "200 OK", [("Content-Type", content_type)], body
 
     def _app(self, environ: dict, start_response) -> Iterable[bytes]:

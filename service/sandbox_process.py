@@ -32,12 +32,12 @@ class SandboxProcess:
         self.stop()
         raise RuntimeError(f"the sandbox did not answer on {self.url} within {ready_timeout_s}s")
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         if self._process is None or self._process.poll() is not None:
             return
         self._process.terminate()
         try:
-            self._process.wait(STOP_TIMEOUT_S)
+            self._process.wait(timeout_s)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

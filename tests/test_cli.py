@@ -1,6 +1,7 @@
 """The service CLI: one-line errors for bad input, the embedded sandbox, clean Ctrl-C."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -14,8 +15,15 @@ from tests.processes import ROOT, free_port, stop_process, wait_until
 CLI = [sys.executable, "-m", "service"]
 
 
-def cli(*args, timeout=60, cwd=None):
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def cli(*args, timeout=60, cwd=None, env=None):
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def port_is_free(port: int) -> bool:
@@ -35,6 +43,16 @@ def port_is_free(port: int) -> bool:
         (["--scenario", "stress", "SecureNetUser"], "unknown user class SecureNetUser"),
         (["--no-such-flag"], "unknown option --no-such-flag"),
         (["-t"], "option -t needs a value"),
+        (["--shape", "wavy"], "unknown shape 'wavy'"),
+        (["--shape-peak-hour", "24"], "--shape-peak-hour must be in [0, 24)"),
+        (["--shape-period", "soon"], "--shape-period: invalid float value: 'soon'"),
+        (["--shape", "spike", "-u", "5", "--shape-base-users", "9"], "above --users 5"),
+        (["--log-interval", "0"], "--log-interval must be > 0"),
+        (["-u", "5000"], "--users 5000 is above the limit 1000"),
+        (["-r", "500"], "--spawn-rate 500 is above the limit 100"),
+        (["--host", "https://api.example.com"], "not in the allowed hosts"),
+        (["--host", "http://192.168.1.10:8000"], "not in the allowed hosts"),
+        (["--allowed-hosts", " , "], "--allowed-hosts is empty"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -141,3 +159,16 @@ def test_make_run_uses_the_cli(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "stats.json").read_text())
+
+
+def test_an_allowed_host_pattern_lets_the_target_through_to_the_reachability_check():
+    # Nothing listens there: the check after the allowlist refuses it, so no load starts.
+    done = cli("run", "--host", "http://127.0.0.5:9", "--allowed-hosts", "127.0.0.*")
+    assert done.returncode == 2
+    assert "is unreachable" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_settings_come_from_the_environment_too():
+    done = cli("run", env={"SECURENET_SHAPE": "zigzag"})
+    assert done.returncode == 2
+    assert "unknown shape 'zigzag'" in done.stderr
