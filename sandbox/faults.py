@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+GARBAGE = 200  # what `apply` returns for a garbage answer: a success status, a broken body
+
 
 class Latency(BaseModel):
     """Added delay: `fixed_ms`, or drawn from a distribution around `mean_ms`."""
@@ -38,11 +40,12 @@ class FaultRule(BaseModel):
     error_rate: float = Field(0, ge=0, le=1)
     error_status: int = Field(500, ge=400, le=599)
     outage: bool = False
+    garbage: bool = False  # 200 with a body that is not JSON (a broken proxy, a bad deploy)
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultRule:
-        if not (self.latency or self.error_rate or self.outage):
-            raise ValueError("a fault rule needs latency, error_rate or outage")
+        if not (self.latency or self.error_rate or self.outage or self.garbage):
+            raise ValueError("a fault rule needs latency, error_rate, outage or garbage")
         return self
 
 
@@ -83,4 +86,6 @@ class FaultBoard:
             await asyncio.sleep(rule.latency.draw_s(self._rng))
         if rule.error_rate and self._rng.random() < rule.error_rate:
             return rule.error_status
+        if rule.garbage:
+            return GARBAGE
         return None

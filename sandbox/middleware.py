@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
-from sandbox.faults import FaultBoard
+from sandbox.faults import GARBAGE, FaultBoard
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 async def _send_json(send, status: int, body: dict) -> None:
-    payload = json.dumps(body).encode()
+    await _send(send, status, json.dumps(body).encode())
+
+
+async def _send(send, status: int, payload: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -82,6 +85,10 @@ class FaultInjection:
             rule = self.board.match(scope["path"])
             if rule is not None:
                 status = await self.board.apply(rule)
+                if status == GARBAGE:
+                    # Says JSON, is not: what a broken proxy or a bad deploy sends.
+                    await _send(send, GARBAGE, b"<html><body>502 Bad Gateway</body></html>\xff")
+                    return
                 if status is not None:
                     await _send_json(
                         send, status, {"detail": "injected fault", "path_prefix": rule.path_prefix}

@@ -52,9 +52,9 @@ def test_service_survives_its_target_going_away_and_recovers_by_itself(tmp_path)
     metrics = free_port()
     locust = start_locust(
         LOCUSTFILES / "locustfile.py",
-        *("--host", sandbox.url, "--headless", "-u", "6", "-r", "6", "-t", "60s"),
+        *("--host", sandbox.url, "--headless", "-u", "10", "-r", "10", "-t", "80s"),
         *("--metrics-port", str(metrics), "--ready-window", "2", "--only-summary"),
-        "HighVolumeUser",
+        *("SecureNetUser", "HighVolumeUser"),  # the first parses JSON, the second streams
         cwd=tmp_path,
     )
     try:
@@ -78,6 +78,17 @@ def test_service_survives_its_target_going_away_and_recovers_by_itself(tmp_path)
         sandbox.clear_faults()
         after_outage = answered(metrics)
         wait_until(lambda: answered(metrics) > after_outage + 20, 15, "recovered from outage")
+
+        sandbox.set_fault(path_prefix="/api", garbage=True)  # 200s whose body is not JSON
+        garbage_failures = sum(failures_by_reason(metrics).values())
+        wait_until(
+            lambda: sum(failures_by_reason(metrics).values()) > garbage_failures,
+            20,
+            "garbage bodies counted as failures",
+        )
+        sandbox.clear_faults()
+        after_garbage = answered(metrics)
+        wait_until(lambda: answered(metrics) > after_garbage + 20, 15, "recovered from garbage")
         assert locust.poll() is None, "the service kept running through all of it"
     finally:
         stop_process(locust)
@@ -208,3 +219,32 @@ def test_a_failure_storm_is_logged_once_per_endpoint_reason_and_interval(start_s
     intervals = 8 / 2 + 2
     assert len(failure_lines) <= len(endpoints_and_reasons) * intervals
     assert len(done.stderr.splitlines()) < failures / 5
+
+
+def test_a_shape_drives_the_users_and_publishes_its_target(sandbox, tmp_path):
+    """A diurnal day compressed into 16 s, in a real Locust process with --processes 2."""
+    metrics = free_port()
+    locust = start_locust(
+        LOCUSTFILES / "locustfile.py",
+        *("--host", sandbox.url, "--headless", "-u", "6", "-r", "6", "--processes", "2"),
+        *("--shape", "diurnal", "--shape-period", "16", "--shape-base-users", "0"),
+        *("--shape-duration", "40", "--metrics-port", str(metrics), "--only-summary"),
+        "HighVolumeUser",
+        cwd=tmp_path,
+    )
+    try:
+        wait_until(lambda: probe(metrics, "/healthz") == 200, 20, "/healthz")
+        targets, users = set(), set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = scrape(metrics).text
+            target = sample_values(text, "loadgen_shape_target_users")
+            assert set(target) == {frozenset({("shape", "diurnal")})}
+            targets.add(int(next(iter(target.values()))))
+            users.add(int(sum(sample_values(text, "loadgen_users").values())))
+            time.sleep(0.5)
+        assert min(targets) <= 1 and max(targets) >= 5, targets  # a trough and a peak
+        assert min(users) <= 2 and max(users) >= 4, users  # the runner followed
+        assert locust.poll() is None, "still running within its duration"
+    finally:
+        stop_process(locust)
