@@ -1,0 +1,198 @@
+"""A real Prometheus and Alertmanager for the tests, configured from the project's own files.
+
+The test copy differs from what ships in three ways only: targets on the tests' ports, a
+1 s scrape and evaluation interval, and every duration in the rules (range windows, offsets,
+`for`) divided by the same factor — the same rules on a clock that runs faster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.processes import ROOT, free_port, stop_process, wait_until
+
+UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_RANGE = re.compile(r"\[(\d+[smhdwy])(:\d+[smhdwy])?\]")
+_OFFSET = re.compile(r"\boffset (\d+[smhdwy])")
+
+
+def _compressed(duration: str, factor: float) -> str:
+    seconds = int(duration[:-1]) * UNITS_S[duration[-1]]
+    return f"{max(1, round(seconds / factor))}s"
+
+
+def compress_rules(text: str, factor: float) -> str:
+    """Every duration of a rule file divided by `factor`."""
+    text = _RANGE.sub(lambda m: f"[{_compressed(m.group(1), factor)}]", text)
+    text = _OFFSET.sub(lambda m: f"offset {_compressed(m.group(1), factor)}", text)
+    return re.sub(
+        r"^(\s+for: )(\d+[smhdwy])$",
+        lambda m: m.group(1) + _compressed(m.group(2), factor),
+        text,
+        flags=re.MULTILINE,
+    )
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@dataclass
+class WebhookReceiver:
+    """A tiny local webhook receiver: what Alertmanager posted, in order."""
+
+    port: int = field(default_factory=free_port)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> WebhookReceiver:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Webhook)
+        self.server.received = []  # type: ignore[attr-defined]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+
+    def alerts(self, status: str | None = None) -> list[tuple[str, dict]]:
+        """(receiver path, alert) of every alert notified so far, optionally by status."""
+        return [
+            (path, alert)
+            for path, payload in list(self.server.received)  # type: ignore[union-attr]
+            for alert in payload["alerts"]
+            if status is None or alert["status"] == status
+        ]
+
+    def has(self, alertname: str, status: str, **labels: str) -> bool:
+        return any(
+            alert["labels"].get("alertname") == alertname
+            and all(alert["labels"].get(k) == v for k, v in labels.items())
+            for _path, alert in self.alerts(status)
+        )
+
+
+@dataclass
+class PrometheusStack:
+    """Prometheus + Alertmanager as plain processes on 127.0.0.1, in `workdir`."""
+
+    workdir: Path
+    loadgen_port: int
+    sandbox_port: int
+    webhook_port: int
+    factor: float = 20.0
+    prometheus_port: int = field(default_factory=free_port)
+    alertmanager_port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    def write_config(self) -> Path:
+        config = yaml.safe_load((ROOT / "prometheus.yml").read_text())
+        config["global"]["scrape_interval"] = "1s"
+        config["global"]["evaluation_interval"] = "1s"
+        config["global"]["scrape_timeout"] = "1s"
+        rules = self.workdir / "prometheus" / "rules"
+        rules.mkdir(parents=True)
+        for rule_file in (ROOT / "prometheus" / "rules").glob("*.yml"):
+            (rules / rule_file.name).write_text(compress_rules(rule_file.read_text(), self.factor))
+        targets = self.workdir / "prometheus" / "targets"
+        targets.mkdir()
+        for name, port in (
+            ("loadgen", self.loadgen_port),
+            ("sandbox", self.sandbox_port),
+            ("alertmanager", self.alertmanager_port),
+        ):
+            (targets / f"{name}.json").write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"]}]))
+        for job in config["scrape_configs"]:
+            if job["job_name"] == "prometheus":
+                job["static_configs"] = [{"targets": [f"127.0.0.1:{self.prometheus_port}"]}]
+        path = self.workdir / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def write_alertmanager_config(self) -> Path:
+        config = yaml.safe_load((ROOT / "alertmanager" / "alertmanager.yml").read_text())
+        for route in (config["route"], *config["route"].get("routes", [])):
+            route.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
+        for receiver in config["receivers"]:
+            for hook in receiver.get("webhook_configs", []):
+                path = hook["url"].split("/", 3)[3]
+                hook["url"] = f"http://127.0.0.1:{self.webhook_port}/{path}"
+        path = self.workdir / "alertmanager.yml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def start(self) -> PrometheusStack:
+        prometheus_config = self.write_config()
+        alertmanager_config = self.write_alertmanager_config()
+        alertmanager = [
+            shutil.which("prometheus-alertmanager") or "alertmanager",
+            f"--config.file={alertmanager_config}",
+            f"--storage.path={self.workdir / 'alertmanager-data'}",
+            f"--web.listen-address=127.0.0.1:{self.alertmanager_port}",
+            "--cluster.listen-address=",  # no gossip: a single local instance
+        ]
+        prometheus = [
+            "prometheus",
+            f"--config.file={prometheus_config}",
+            f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+        ]
+        for command in (alertmanager, prometheus):
+            self.processes.append(
+                subprocess.Popen(
+                    command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
+        wait_until(lambda: self._ready(self.url), 30, "Prometheus ready")
+        wait_until(
+            lambda: self._ready(f"http://127.0.0.1:{self.alertmanager_port}"),
+            30,
+            "Alertmanager ready",
+        )
+        return self
+
+    @staticmethod
+    def _ready(url: str) -> bool:
+        try:
+            return requests.get(f"{url}/-/ready", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def query(self, expr: str) -> list[dict]:
+        response = requests.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]["result"]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            stop_process(process)
+
+
+def wait_for_data(stack: PrometheusStack, expr: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if stack.query(expr):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no data for {expr} after {timeout_s}s")
