@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sandbox.config import SandboxConfig
 from sandbox.middleware import BodyLimit, FaultInjection
 from sandbox.routes import admin, auth, automation, control, scans, threats, workspace
+from sandbox.server_metrics import ServerMetrics
 from sandbox.state import SandboxState
 
 
@@ -24,4 +25,5 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.include_router(control.guarded)
     app.add_middleware(FaultInjection, board=state.faults, exempt_prefix=control.CONTROL_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
+    app.add_middleware(ServerMetrics, board=state.faults)
     return app

@@ -90,6 +90,8 @@ def test_alerts_reach_the_webhook_on_real_servers(sandbox, tmp_path):
     slow = {"name": "/api/threats/stream"}
     try:
         wait_for_data(stack, "job_method_name:loadgen_requests:rate5m")
+        wait_for_data(stack, 'up{job="sandbox"} == 1')  # the target's own view is scraped too
+        wait_for_data(stack, "sandbox_requests_total")
         assert not webhook.alerts("firing"), webhook.alerts()
 
         sandbox.set_fault(

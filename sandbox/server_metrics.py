@@ -1,0 +1,79 @@
+"""The sandbox's own view for Prometheus (/metrics): requests and server-side latency per
+route, so a slow target can be told from a slow network or a saturated load generator."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from sandbox.faults import FaultBoard
+
+METRICS_PATH = "/metrics"
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class ServerMetrics:
+    """Outermost ASGI middleware: sees injected faults as a client would, and serves /metrics."""
+
+    def __init__(self, app, board: FaultBoard) -> None:
+        self.app = app
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "sandbox_requests",
+            "Requests answered, by route template and status.",
+            ["method", "route", "code"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "sandbox_request_duration_seconds",
+            "Server-side time to answer, injected latency included.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        rules = Gauge(
+            "sandbox_fault_rules", "Active fault-injection rules.", registry=self.registry
+        )
+        rules.set_function(lambda: len(board.rules))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == METRICS_PATH:
+            body = generate_latest(self.registry)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        status = 500  # if the app fails before it answers
+
+        async def record_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            # The router leaves the matched route in the scope; answers given before routing
+            # (injected errors, outages, 413s) have none.
+            route = getattr(scope.get("route"), "path", "unrouted")
+            method = scope["method"]
+            self.duration.labels(method, route).observe(time.perf_counter() - started)
+            self.requests.labels(method, route, str(status)).inc()
