@@ -30,15 +30,17 @@ class UsageError(ValueError):
 class RunPlan:
     scenario: str
     locustfile: Path
-    host: str | None  # None: start the embedded sandbox and target it
+    host: str | None  # None: start the embedded sandbox and target it (not on a worker)
     sandbox_port: int
     web: bool
     web_port: int
     locust_options: list[str] = field(default_factory=list)
     user_classes: list[str] = field(default_factory=list)
+    worker: bool = False  # --worker: host, users and shape come from the master
 
-    def locust_command(self, host: str) -> list[str]:
-        command = [sys.executable, "-m", "locust", "-f", str(self.locustfile), "--host", host]
+    def locust_command(self, host: str | None) -> list[str]:
+        command = [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
+        command += ["--host", host] if host else []
         command += ["--autostart", "--web-port", str(self.web_port)] if self.web else ["--headless"]
         return command + self.locust_options + self.user_classes
 
@@ -93,11 +95,14 @@ def plan_run(argv: list[str]) -> RunPlan:
         args.web_port,
         options,
         classes,
+        worker="--worker" in options,
     )
 
 
 def check_environment(plan: RunPlan) -> None:
     """Fail before any load starts: ports taken, target unreachable."""
+    if plan.worker:
+        return  # a worker serves nothing and learns its target from the master
     try:
         if plan.web:
             check_port_free("0.0.0.0", plan.web_port, "web UI")
@@ -150,7 +155,7 @@ def run(argv: list[str]) -> int:
     plan = plan_run(argv)
     check_environment(plan)
     Path("reports").mkdir(exist_ok=True)  # locust.conf writes its reports there
-    if plan.host is not None:
+    if plan.host is not None or plan.worker:
         return run_locust(plan.locust_command(plan.host), plan.web, plan.scenario)
     sandbox = SandboxProcess(port=plan.sandbox_port)
     try:

@@ -1,0 +1,603 @@
+"""The Grafana dashboards, as code: `python grafana/generate.py` writes grafana/dashboards/*.json.
+
+Queries use the recording rules (prometheus/rules/loadgen_recording.yml) wherever one exists;
+the layout is computed (rows of panels, no overlaps); every datasource reference is the
+provisioned one. The committed JSON is what Grafana loads; a test checks it equals this output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}  # provisioning/datasources/prometheus.yml
+OUT = Path(__file__).resolve().parent / "dashboards"
+GRID_WIDTH = 24
+ENDPOINT = 'job="$job", method="$method", name="$endpoint"'
+
+
+@dataclass
+class Query:
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    heatmap: bool = False
+    # May return nothing under a healthy, bounded load (an alert, a week-old series).
+    may_be_empty: bool = False
+
+
+@dataclass
+class Panel:
+    title: str
+    queries: list[Query]
+    kind: str = "timeseries"
+    unit: str = "short"
+    width: int = 12
+    height: int = 8
+    description: str = ""
+    options: dict = field(default_factory=dict)
+    field_defaults: dict = field(default_factory=dict)
+
+
+def variable(name: str, query: str, label: str) -> dict:
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DATASOURCE,
+        "query": {"query": query, "refId": f"{name}-variable"},
+        "definition": query,
+        "refresh": 2,  # on time range change
+        "sort": 1,
+        "includeAll": False,
+        "multi": False,
+        "current": {},
+        "options": [],
+        "hide": 0,
+    }
+
+
+JOB = variable("job", "label_values(loadgen_requests_total, job)", "job")
+METHOD = variable("method", 'label_values(loadgen_requests_total{job="$job"}, method)', "method")
+ENDPOINT_VARIABLE = variable(
+    "endpoint",
+    'label_values(loadgen_requests_total{job="$job", method="$method"}, name)',
+    "endpoint",
+)
+FIRING_ALERTS = {
+    "name": "Firing alerts",
+    "datasource": DATASOURCE,
+    "enable": True,
+    "iconColor": "red",
+    "expr": 'ALERTS{alertstate="firing", job=~"$job"}',
+    "titleFormat": "{{alertname}}",
+    "textFormat": "{{method}} {{name}} {{severity}}",
+    "useValueForTime": False,
+    "step": "60s",
+}
+
+
+def layout(panels: list[Panel]) -> list[dict]:
+    """Left to right, top to bottom; a panel that does not fit starts a new row."""
+    placed, x, y, row_height = [], 0, 0, 0
+    for number, panel in enumerate(panels, start=1):
+        if x + panel.width > GRID_WIDTH:
+            x, y, row_height = 0, y + row_height, 0
+        placed.append(
+            _panel_json(number, panel, {"x": x, "y": y, "w": panel.width, "h": panel.height})
+        )
+        x += panel.width
+        row_height = max(row_height, panel.height)
+    return placed
+
+
+def _panel_json(number: int, panel: Panel, grid: dict) -> dict:
+    targets = []
+    for index, query in enumerate(panel.queries):
+        target = {
+            "refId": chr(ord("A") + index),
+            "datasource": DATASOURCE,
+            "expr": query.expr,
+            "legendFormat": query.legend or "__auto",
+            "instant": query.instant,
+            "range": not query.instant,
+        }
+        if query.heatmap:
+            target["format"] = "heatmap"
+        targets.append(target)
+    return {
+        "id": number,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
+        "datasource": DATASOURCE,
+        "gridPos": grid,
+        "targets": targets,
+        "fieldConfig": {"defaults": {"unit": panel.unit, **panel.field_defaults}, "overrides": []},
+        "options": panel.options,
+    }
+
+
+# The panel specs of each dashboard by uid, for the tests (which queries may be empty).
+SPECS: dict[str, list[Panel]] = {}
+
+
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    panels: list[Panel],
+    variables: list[dict],
+    annotations: list[dict] = (),
+) -> dict:
+    SPECS[uid] = panels
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["securenet", "loadgen"],
+        "editable": False,
+        "schemaVersion": 39,
+        "version": 1,
+        "time": {"from": "now-1h", "to": "now"},
+        "refresh": "30s",
+        "timezone": "utc",
+        "templating": {"list": variables},
+        "annotations": {"list": list(annotations)},
+        "links": [
+            {"type": "dashboards", "tags": ["securenet"], "asDropdown": True, "title": "SecureNet"}
+        ],
+        "panels": layout(panels),
+    }
+
+
+def percentiles(prefix: str, selector: str) -> list[Query]:
+    return [
+        Query(
+            f"{prefix}:loadgen_request_duration_seconds:{q}_rate5m{{{selector}}}",
+            f"{q} {{{{method}}}} {{{{name}}}}" if prefix.startswith("job_method") else q,
+        )
+        for q in ("p50", "p95", "p99")
+    ]
+
+
+def overview() -> dict:
+    job = 'job=~"$job"'
+    panels = [
+        Panel(
+            "Users: target vs running",
+            [
+                Query(f"job:loadgen_target_users:sum{{{job}}}", "target"),
+                Query(f"job:loadgen_users:sum{{{job}}}", "running"),
+                Query(f"loadgen_shape_target_users{{{job}}}", "shape {{shape}}", may_be_empty=True),
+            ],
+            width=8,
+        ),
+        Panel(
+            "Requests/s and failures/s",
+            [
+                Query(f"job:loadgen_requests:rate5m{{{job}}}", "requests/s"),
+                Query(f"job:loadgen_request_failures:rate5m{{{job}}}", "failures/s"),
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Error ratio",
+            [
+                Query(f"job:loadgen_request_failures:ratio_rate5m{{{job}}}", "5m"),
+                Query(f"job:loadgen_request_failures:ratio_rate1h{{{job}}}", "1h"),
+                Query("loadgen:slo_error_budget:ratio", "SLO budget"),
+            ],
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Latency p50 / p95 / p99 (all endpoints)",
+            [*percentiles("job", job), Query("loadgen:slo_latency_p95:seconds", "p95 SLO")],
+            unit="s",
+            width=12,
+        ),
+        Panel(
+            "threats_found per /api/threats response",
+            [
+                Query(f"job:loadgen_threats_found:avg_rate5m{{{job}}}", "average"),
+                Query(
+                    f"histogram_quantile(0.95, sum by (le) (rate(loadgen_threats_found_bucket{{{job}}}[5m])))",
+                    "p95",
+                ),
+                Query(f"sum(rate(loadgen_threats_seen_total{{{job}}}[5m]))", "threats seen/s"),
+            ],
+            width=12,
+        ),
+        Panel(
+            "Top endpoints by p95 latency",
+            [
+                Query(
+                    f"topk(10, job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{job}}})",
+                    "{{method}} {{name}}",
+                    instant=True,
+                ),
+            ],
+            kind="bargauge",
+            unit="s",
+            width=12,
+            options={"displayMode": "gradient", "orientation": "horizontal"},
+        ),
+        Panel(
+            "Top endpoints by failures/s",
+            [
+                Query(
+                    f"topk(10, job_method_name:loadgen_request_failures:rate5m{{{job}}} > 0)",
+                    "{{method}} {{name}}",
+                    instant=True,
+                    may_be_empty=True,
+                ),
+            ],
+            kind="bargauge",
+            unit="reqps",
+            width=12,
+            options={"displayMode": "gradient", "orientation": "horizontal"},
+        ),
+        Panel(
+            "Failure reasons",
+            [
+                Query(
+                    f"sum by (reason) (job_method_name_reason:loadgen_request_failure_reasons:rate5m{{{job}}})",
+                    "{{reason}}",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="reqps",
+            width=12,
+        ),
+        Panel(
+            "Firing alerts",
+            [
+                Query(
+                    'ALERTS{alertstate="firing"}',
+                    "{{alertname}} {{method}} {{name}}",
+                    instant=True,
+                    may_be_empty=True,
+                ),
+            ],
+            kind="table",
+            width=12,
+            description="Alerts Prometheus is firing now (the rules in prometheus/rules).",
+        ),
+    ]
+    return dashboard(
+        "securenet-overview",
+        "SecureNet load: overview",
+        "What the load generator sees of the SecureNet API.",
+        panels,
+        [_multi(JOB)],
+        [FIRING_ALERTS],
+    )
+
+
+def _multi(var: dict) -> dict:
+    return {**var, "multi": True, "includeAll": True}
+
+
+def endpoint() -> dict:
+    panels = [
+        Panel("Latency percentiles", percentiles("job_method_name", ENDPOINT), unit="s", width=12),
+        Panel(
+            "Latency heatmap",
+            [
+                Query(
+                    f"sum by (le) (rate(loadgen_request_duration_seconds_bucket{{{ENDPOINT}}}[$__rate_interval]))",
+                    "{{le}}",
+                    heatmap=True,
+                ),
+            ],
+            kind="heatmap",
+            unit="s",
+            width=12,
+            options={"calculate": False, "yAxis": {"unit": "s"}, "cellGap": 0},
+        ),
+        Panel(
+            "Requests/s",
+            [
+                Query(f"job_method_name:loadgen_requests:rate5m{{{ENDPOINT}}}", "requests/s"),
+                Query(
+                    f"job_method_name:loadgen_request_failures:rate5m{{{ENDPOINT}}}", "failures/s"
+                ),
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Status codes",
+            [
+                Query(f"job_method_name_code:loadgen_responses:rate5m{{{ENDPOINT}}}", "{{code}}"),
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Failure reasons",
+            [
+                Query(
+                    f"job_method_name_reason:loadgen_request_failure_reasons:rate5m{{{ENDPOINT}}}",
+                    "{{reason}}",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Response bytes/s",
+            [
+                Query(f"sum(rate(loadgen_response_bytes_total{{{ENDPOINT}}}[5m]))", "bytes/s"),
+            ],
+            unit="Bps",
+            width=12,
+        ),
+        Panel(
+            "Server-side latency (sandbox) vs client-side",
+            [
+                Query(
+                    "histogram_quantile(0.95, sum by (le) (rate(sandbox_request_duration_seconds_bucket[5m])))",
+                    "server p95 (all routes)",
+                    may_be_empty=True,
+                ),
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}}",
+                    "client p95",
+                ),
+            ],
+            unit="s",
+            width=12,
+            description="The sandbox's own view; empty when targeting another API.",
+        ),
+    ]
+    return dashboard(
+        "securenet-endpoint",
+        "SecureNet load: endpoint drill-down",
+        "One endpoint: latency distribution, status codes, failure reasons.",
+        panels,
+        [JOB, METHOD, ENDPOINT_VARIABLE],
+        [FIRING_ALERTS],
+    )
+
+
+UNTRUSTWORTHY = {
+    "mappings": [
+        {
+            "type": "value",
+            "options": {
+                "0": {"text": "trustworthy", "color": "green"},
+                "1": {"text": "UNTRUSTWORTHY: generator saturated", "color": "red"},
+            },
+        }
+    ],
+    "thresholds": {
+        "mode": "absolute",
+        "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}],
+    },
+}
+
+
+def generator() -> dict:
+    job = 'job=~"$job"'
+    panels = [
+        Panel(
+            "Results",
+            [Query(f"max(job:loadgen_saturated:max{{{job}}})", "saturated", instant=True)],
+            kind="stat",
+            width=8,
+            height=5,
+            description="Red while any generator process is above the CPU or event-loop-lag limit: latencies include the generator's own delay.",
+            options={
+                "colorMode": "background",
+                "graphMode": "none",
+                "reduceOptions": {"calcs": ["lastNotNull"]},
+            },
+            field_defaults=UNTRUSTWORTHY,
+        ),
+        Panel(
+            "Workers by state",
+            [
+                Query(f"loadgen_workers{{{job}}}", "{{state}}"),
+                Query(f"loadgen_workers_expected{{{job}}}", "expected"),
+            ],
+            width=8,
+            height=5,
+        ),
+        Panel(
+            "Workers missing",
+            [Query(f"job:loadgen_workers_missing:sum{{{job}}}", "missing", instant=True)],
+            kind="stat",
+            width=8,
+            height=5,
+            options={
+                "colorMode": "value",
+                "graphMode": "none",
+                "reduceOptions": {"calcs": ["lastNotNull"]},
+            },
+            field_defaults={
+                "thresholds": {
+                    "mode": "absolute",
+                    "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}],
+                }
+            },
+        ),
+        Panel(
+            "CPU per process (1 = one core)",
+            [
+                Query(f"loadgen_process_cpu_ratio{{{job}}}", "{{worker}}"),
+                Query("loadgen:saturation_cpu:ratio", "limit"),
+            ],
+            unit="percentunit",
+            width=12,
+        ),
+        Panel(
+            "Memory (RSS) per process",
+            [Query(f"loadgen_process_resident_memory_bytes{{{job}}}", "{{worker}}")],
+            unit="bytes",
+            width=12,
+        ),
+        Panel(
+            "Event-loop lag",
+            [
+                Query(
+                    f"job_worker:loadgen_event_loop_lag_seconds:p99_rate5m{{{job}}}",
+                    "p99 {{worker}}",
+                ),
+                Query(f"loadgen_event_loop_lag_max_seconds{{{job}}}", "max {{worker}}"),
+                Query("loadgen:saturation_lag:seconds", "limit"),
+            ],
+            unit="s",
+            width=12,
+            description="How late a greenlet that sleeps 100 ms wakes up: added to every request timing.",
+        ),
+        Panel(
+            "Host CPU and memory",
+            [
+                Query(f"loadgen_host_cpu_ratio{{{job}}}", "cpu {{worker}}"),
+                Query(f"loadgen_host_memory_ratio{{{job}}}", "memory {{worker}}"),
+            ],
+            unit="percentunit",
+            width=12,
+        ),
+        Panel(
+            "Series budget use",
+            [Query(f"job_kind:loadgen_series_budget_used:ratio{{{job}}}", "{{kind}}")],
+            unit="percentunit",
+            width=12,
+        ),
+        Panel(
+            "Series folded into __other__",
+            [Query(f"sum by (kind) (rate(loadgen_series_dropped_total{{{job}}}[5m]))", "{{kind}}")],
+            unit="ops",
+            width=12,
+        ),
+    ]
+    return dashboard(
+        "securenet-generator",
+        "SecureNet load: generator health",
+        "Can the numbers be trusted? CPU, memory, event-loop lag, workers, series budget.",
+        panels,
+        [_multi(JOB)],
+        [FIRING_ALERTS],
+    )
+
+
+def regression() -> dict:
+    panels = [
+        Panel(
+            "p95: this week vs last week",
+            [
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}}",
+                    "this week",
+                ),
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} offset 1w",
+                    "last week",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="s",
+            width=12,
+        ),
+        Panel(
+            "p99: this week vs last week",
+            [
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p99_rate5m{{{ENDPOINT}}}",
+                    "this week",
+                ),
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p99_rate5m{{{ENDPOINT}}} offset 1w",
+                    "last week",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="s",
+            width=12,
+        ),
+        Panel(
+            "p95 change vs last week",
+            [
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} / (job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} offset 1w)",
+                    "ratio",
+                    may_be_empty=True,
+                ),
+                Query("loadgen:regression_factor:ratio", "alert factor"),
+            ],
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Requests/s: this week vs last week",
+            [
+                Query(f"job_method_name:loadgen_requests:rate5m{{{ENDPOINT}}}", "this week"),
+                Query(
+                    f"job_method_name:loadgen_requests:rate5m{{{ENDPOINT}}} offset 1w",
+                    "last week",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Error ratio: this week vs last week",
+            [
+                Query(
+                    f"job_method_name:loadgen_request_failures:ratio_rate5m{{{ENDPOINT}}}",
+                    "this week",
+                ),
+                Query(
+                    f"job_method_name:loadgen_request_failures:ratio_rate5m{{{ENDPOINT}}} offset 1w",
+                    "last week",
+                    may_be_empty=True,
+                ),
+            ],
+            unit="percentunit",
+            width=8,
+        ),
+    ]
+    regressions = {
+        **FIRING_ALERTS,
+        "name": "Latency alerts",
+        "expr": 'ALERTS{alertstate="firing", alertname=~"LoadgenLatency.*", job="$job", name="$endpoint"}',
+    }
+    return dashboard(
+        "securenet-regression",
+        "SecureNet load: regressions",
+        "Each endpoint this week against the same time last week, with latency alerts.",
+        panels,
+        [JOB, METHOD, ENDPOINT_VARIABLE],
+        [regressions],
+    )
+
+
+DASHBOARDS = {
+    "overview": overview,
+    "endpoint": endpoint,
+    "generator": generator,
+    "regression": regression,
+}
+
+
+def render(name: str) -> str:
+    return json.dumps(DASHBOARDS[name](), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for name in DASHBOARDS:
+        (OUT / f"{name}.json").write_text(render(name))
+    print(f"wrote {len(DASHBOARDS)} dashboards to {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
