@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import sys
 import time
 from itertools import combinations
 from pathlib import Path
@@ -21,8 +22,8 @@ from tests.processes import ROOT, free_port, stop_process, wait_until
 from tests.prometheus_stack import PrometheusStack, wait_for_data
 
 DASHBOARDS = ROOT / "grafana" / "dashboards"
-_spec = importlib.util.spec_from_file_location("generate", ROOT / "grafana" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
+_spec = importlib.util.spec_from_file_location("grafana_generate", ROOT / "grafana/generate.py")
+generate = sys.modules["grafana_generate"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate)
 LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
 
@@ -82,8 +83,16 @@ def _datasources(node):
 def test_the_dashboard_provider_reads_where_compose_mounts_the_dashboards():
     provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/securenet.yml").read_text())
     path = provider["providers"][0]["options"]["path"]
-    mounts = compose_services()["grafana"]["volumes"]
-    assert any(m["target"] == path and Path(m["source"]) == DASHBOARDS for m in mounts), mounts
+    mounts = [_mount(m) for m in compose_services()["grafana"]["volumes"]]
+    assert (DASHBOARDS, path) in mounts, mounts
+
+
+def _mount(volume) -> tuple[Path, str]:
+    """(source, target) of a compose volume, in its short ("src:dst:ro") or long form."""
+    if isinstance(volume, str):
+        source, target = volume.split(":")[:2]
+        return Path(source), target
+    return Path(volume["source"]), volume["target"]
 
 
 @pytest.fixture(scope="module")
