@@ -163,6 +163,32 @@ def percentiles(prefix: str, selector: str) -> list[Query]:
     ]
 
 
+def top_endpoints(title: str, expr: str, unit: str, may_be_empty: bool = False) -> Panel:
+    return Panel(
+        title,
+        [
+            Query(
+                f"topk(10, {expr})", "{{method}} {{name}}", instant=True, may_be_empty=may_be_empty
+            )
+        ],
+        kind="bargauge",
+        unit=unit,
+        width=12,
+        options={"displayMode": "gradient", "orientation": "horizontal"},
+    )
+
+
+def week_over_week(title: str, recorded: str, unit: str, width: int) -> Panel:
+    """A recorded per-endpoint series now, and the same series a week earlier."""
+    now = f"{recorded}{{{ENDPOINT}}}"
+    return Panel(
+        f"{title}: this week vs last week",
+        [Query(now, "this week"), Query(f"{now} offset 1w", "last week", may_be_empty=True)],
+        unit=unit,
+        width=width,
+    )
+
+
 def overview() -> dict:
     job = 'job=~"$job"'
     panels = [
@@ -212,34 +238,16 @@ def overview() -> dict:
             ],
             width=12,
         ),
-        Panel(
+        top_endpoints(
             "Top endpoints by p95 latency",
-            [
-                Query(
-                    f"topk(10, job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{job}}})",
-                    "{{method}} {{name}}",
-                    instant=True,
-                ),
-            ],
-            kind="bargauge",
+            f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{job}}}",
             unit="s",
-            width=12,
-            options={"displayMode": "gradient", "orientation": "horizontal"},
         ),
-        Panel(
+        top_endpoints(
             "Top endpoints by failures/s",
-            [
-                Query(
-                    f"topk(10, job_method_name:loadgen_request_failures:rate5m{{{job}}} > 0)",
-                    "{{method}} {{name}}",
-                    instant=True,
-                    may_be_empty=True,
-                ),
-            ],
-            kind="bargauge",
+            f"job_method_name:loadgen_request_failures:rate5m{{{job}}} > 0",
             unit="reqps",
-            width=12,
-            options={"displayMode": "gradient", "orientation": "horizontal"},
+            may_be_empty=True,
         ),
         Panel(
             "Failure reasons",
@@ -489,80 +497,26 @@ def generator() -> dict:
 
 
 def regression() -> dict:
+    p95 = f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}}"
     panels = [
-        Panel(
-            "p95: this week vs last week",
-            [
-                Query(
-                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}}",
-                    "this week",
-                ),
-                Query(
-                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} offset 1w",
-                    "last week",
-                    may_be_empty=True,
-                ),
-            ],
-            unit="s",
-            width=12,
+        week_over_week(
+            "p95", "job_method_name:loadgen_request_duration_seconds:p95_rate5m", "s", 12
         ),
-        Panel(
-            "p99: this week vs last week",
-            [
-                Query(
-                    f"job_method_name:loadgen_request_duration_seconds:p99_rate5m{{{ENDPOINT}}}",
-                    "this week",
-                ),
-                Query(
-                    f"job_method_name:loadgen_request_duration_seconds:p99_rate5m{{{ENDPOINT}}} offset 1w",
-                    "last week",
-                    may_be_empty=True,
-                ),
-            ],
-            unit="s",
-            width=12,
+        week_over_week(
+            "p99", "job_method_name:loadgen_request_duration_seconds:p99_rate5m", "s", 12
         ),
         Panel(
             "p95 change vs last week",
             [
-                Query(
-                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} / (job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}} offset 1w)",
-                    "ratio",
-                    may_be_empty=True,
-                ),
+                Query(f"{p95} / ({p95} offset 1w)", "ratio", may_be_empty=True),
                 Query("loadgen:regression_factor:ratio", "alert factor"),
             ],
             unit="percentunit",
             width=8,
         ),
-        Panel(
-            "Requests/s: this week vs last week",
-            [
-                Query(f"job_method_name:loadgen_requests:rate5m{{{ENDPOINT}}}", "this week"),
-                Query(
-                    f"job_method_name:loadgen_requests:rate5m{{{ENDPOINT}}} offset 1w",
-                    "last week",
-                    may_be_empty=True,
-                ),
-            ],
-            unit="reqps",
-            width=8,
-        ),
-        Panel(
-            "Error ratio: this week vs last week",
-            [
-                Query(
-                    f"job_method_name:loadgen_request_failures:ratio_rate5m{{{ENDPOINT}}}",
-                    "this week",
-                ),
-                Query(
-                    f"job_method_name:loadgen_request_failures:ratio_rate5m{{{ENDPOINT}}} offset 1w",
-                    "last week",
-                    may_be_empty=True,
-                ),
-            ],
-            unit="percentunit",
-            width=8,
+        week_over_week("Requests/s", "job_method_name:loadgen_requests:rate5m", "reqps", 8),
+        week_over_week(
+            "Error ratio", "job_method_name:loadgen_request_failures:ratio_rate5m", "percentunit", 8
         ),
     ]
     regressions = {
