@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test install system-deps lint format bench clean
+.PHONY: run test install system-deps lint format bench dashboards clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
+
+# Regenerate grafana/dashboards/*.json from grafana/generate.py (a test checks they agree).
+dashboards: install
+	$(BIN)/python grafana/generate.py
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.csv .pytest_cache

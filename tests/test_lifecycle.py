@@ -3,6 +3,7 @@ signals, safety rails, and what reaches the log."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -119,13 +120,18 @@ def test_sigterm_stops_users_within_the_stop_timeout_and_writes_every_report(tmp
         tmp_path,
         *("-u", "4", "-r", "4", "--stop-timeout", "3", "--exit-code-on-error", "3"),
         *("--html", f"{report}.html", "--csv", str(report), "--json-file", str(report)),
-        "--only-summary",
+        *("--only-summary", "--metrics-linger", "10"),
     )
     try:
         assert_live_and_becomes_ready(metrics)
         time.sleep(2)
         sent = time.monotonic()
         service.send_signal(signal.SIGTERM)
+        last_scrape = None
+        while service.poll() is None:  # scrape as Prometheus would, until the port closes
+            with contextlib.suppress(requests.RequestException):
+                last_scrape = scrape(metrics).text
+            time.sleep(0.2)
         code = service.wait(timeout=30)
         took = time.monotonic() - sent
     finally:
@@ -133,7 +139,13 @@ def test_sigterm_stops_users_within_the_stop_timeout_and_writes_every_report(tmp
     stats = json.loads(Path(f"{report}.json").read_text())
     failures = sum(entry["num_failures"] for entry in stats)
     assert code == (3 if failures else 0), service.stderr.read()[-2000:]
-    assert took < 3 + 7, f"stopped in {took:.1f} s"
+    assert took < 3 + 7, f"stopped in {took:.1f} s (the linger ends at the first scrape)"
+    # The final window was flushed: the last scrape before the port closed holds the totals
+    # Locust reported after its users stopped.
+    exported = sample_values(last_scrape, "loadgen_requests_total")
+    assert sum(exported.values()) == sum(
+        entry["num_requests"] for entry in stats if entry["method"] not in ("CUSTOM", "SYSTEM")
+    )
     assert Path(f"{report}.html").stat().st_size > 10_000
     assert Path(f"{report}_stats.csv").read_text().count("\n") > 2
     assert sum(entry["num_requests"] for entry in stats) > 0
