@@ -1,5 +1,6 @@
 """Exported totals equal Locust's own, standalone, with --processes, and master + workers."""
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -171,7 +172,7 @@ def test_workers_serve_nothing(sandbox, tmp_path):
 
 def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox, cluster):
     port = free_port()
-    _, workers = cluster(
+    master, workers = cluster(
         ["--host", sandbox.url, *f"--headless -u 4 -r 4 -t 40s --metrics-port {port}".split()], 2
     )
     wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
@@ -191,3 +192,6 @@ def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox
     time.sleep(3)
     after = sum(made for made, _ in requests_by_endpoint(scrape(port).text).values())
     assert after > before  # the master still serves, and the surviving worker's load arrives
+    stop_process(master)
+    events = [json.loads(line)["event"] for line in master.stderr if line.startswith("{")]
+    assert events.count("worker_joined") == 2 and events.count("worker_lost") == 1
