@@ -260,3 +260,27 @@ def test_a_shape_drives_the_users_and_publishes_its_target(sandbox, tmp_path):
         assert locust.poll() is None, "still running within its duration"
     finally:
         stop_process(locust)
+
+
+def test_slow_requests_are_logged_per_endpoint_and_interval_with_exact_counts(
+    start_sandbox, tmp_path
+):
+    sandbox = start_sandbox()
+    sandbox.set_fault(path_prefix="/api", latency={"distribution": "fixed", "fixed_ms": 300})
+    report = tmp_path / "slow"
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / "locustfile.py"),
+         "--host", sandbox.url, "--headless", "-u", "4", "-r", "4", "-t", "6s",
+         "--only-summary", "--metrics-port", str(free_port()), "--log-interval", "2",
+         "--slow-request-seconds", "0.2", "--json-file", str(report), "HighVolumeUser"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    slow = [e for e in events if e["event"] == "slow_requests"]
+    stats = json.loads(Path(f"{report}.json").read_text())
+    requests_made = sum(e["num_requests"] for e in stats if e["method"] not in ("CUSTOM", "SYSTEM"))
+    assert requests_made > 10
+    # every request took 300 ms: every one is counted as slow, once, per endpoint and interval
+    assert sum(e["count"] for e in slow) == requests_made
+    assert all(0.2 <= e["slower_than_s"] < 0.21 for e in slow)
+    assert len(slow) <= len({e["endpoint"] for e in slow}) * (6 / 2 + 2)
