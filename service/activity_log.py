@@ -15,6 +15,7 @@ import structlog
 from locust.runners import MasterRunner
 
 from service.metric_store import MetricStore, stable_items
+from service.periodic import every
 
 logger = structlog.get_logger("securenet.activity")
 
@@ -35,7 +36,7 @@ class ActivityLog:
         self.slow_from = index + 1
         self.seen: dict[tuple[str, str], tuple[dict[str, int], int]] = {}
         self.workers: dict[str, str] = {}
-        self._greenlet: gevent.Greenlet | None = None
+        self._greenlets: list[gevent.Greenlet] = []
 
     def attach(self) -> None:
         events = self.environment.events
@@ -43,7 +44,7 @@ class ActivityLog:
         events.test_stop.add_listener(self._test_stop)
         events.spawning_complete.add_listener(self._spawning_complete)
         events.quit.add_listener(self._quit)
-        self._greenlet = gevent.spawn(self._run)
+        self._greenlets = [every(1.0, self.watch_workers), every(self.interval_s, self.report)]
 
     def _test_start(self, **_kwargs: Any) -> None:
         logger.info("test_start", host=self.environment.host)
@@ -56,21 +57,7 @@ class ActivityLog:
         logger.info("spawning_complete", users=user_count)
 
     def _quit(self, **_kwargs: Any) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
-
-    def _run(self) -> None:
-        elapsed = 0.0
-        while True:
-            gevent.sleep(1.0)
-            elapsed += 1.0
-            try:
-                self.watch_workers()
-                if elapsed >= self.interval_s:
-                    elapsed = 0.0
-                    self.report()
-            except Exception:
-                logger.exception("activity_log_failed")
+        gevent.killall(self._greenlets, block=False)
 
     def watch_workers(self) -> None:
         runner = self.environment.runner

@@ -55,7 +55,6 @@ class Exporter:
             self.worker_health,
         )
         self.server: MetricsServer | None = None
-        self.linger_s = 0.0  # on quit, wait this long at most for one more scrape
 
     def attach(self) -> None:
         """Register the listeners this runner needs and, unless a worker, serve /metrics."""
@@ -110,7 +109,7 @@ class Exporter:
             body, _ = self.server.render("")
             self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
             self.options.final_file.write_bytes(body)
-        if self.server is not None and self.linger_s > 0:
+        if self.server is not None and self.options.linger_s > 0:
             self._await_final_scrape()
         self.monitor.stop()
         if self.server is not None:
@@ -119,7 +118,7 @@ class Exporter:
     def _await_final_scrape(self) -> None:
         """Users have stopped: let Prometheus scrape the final totals before the port closes."""
         scrapes = self.server.scrapes
-        deadline = time.monotonic() + self.linger_s
-        logger.info("awaiting_final_scrape", timeout_s=self.linger_s)
+        deadline = time.monotonic() + self.options.linger_s
+        logger.info("awaiting_final_scrape", timeout_s=self.options.linger_s)
         while self.server.scrapes == scrapes and time.monotonic() < deadline:
             gevent.sleep(0.1)

@@ -63,6 +63,13 @@ FLAGS = (
         "write the last exposition to this file when Locust quits",
     ),
     Flag(
+        "--metrics-linger",
+        "SECURENET_METRICS_LINGER",
+        float,
+        0.0,
+        "on stop, keep /metrics up until scraped once more, at most this many seconds",
+    ),
+    Flag(
         "--worker-id",
         "SECURENET_WORKER_ID",
         str,
@@ -90,6 +97,7 @@ class ExporterOptions:
     port: int = DEFAULT_METRICS_PORT
     limits: StoreLimits = field(default_factory=StoreLimits)
     final_file: Path | None = None
+    linger_s: float = 0.0  # on quit, wait this long at most for one more scrape
     worker_id: str = ""
     scenario: str = ""
     locustfile: str = ""
@@ -98,6 +106,8 @@ class ExporterOptions:
     def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ExporterOptions:
         """From Locust's parsed options; without them (library use), from the environment."""
         values = read_flags(FLAGS, parsed, env)
+        if values["metrics_linger"] < 0:
+            raise ValueError(f"--metrics-linger must be >= 0, got {values['metrics_linger']}")
         locustfile = getattr(parsed, "locustfile", "") or ""
         return cls(
             host=values["metrics_host"],
@@ -109,6 +119,7 @@ class ExporterOptions:
                 quantile_error=values["metrics_quantile_error"],
             ),
             final_file=Path(values["metrics_final_file"]) if values["metrics_final_file"] else None,
+            linger_s=values["metrics_linger"],
             worker_id=values["worker_id"],
             scenario=values["scenario_name"] or Path(str(locustfile)).stem,
             locustfile=Path(str(locustfile)).name,

@@ -5,7 +5,6 @@ rate-limited."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterable
 from typing import TextIO
@@ -13,7 +12,7 @@ from typing import TextIO
 import structlog
 
 from service.log_rate_limit import RateLimiter
-from service.log_redaction import SECRET_KEY, Redactor
+from service.log_redaction import Redactor
 
 # Left to Locust: its console stats table is a plain-text report, not a log event.
 LOCUST_OWN_HANDLERS = ("locust.stats_logger",)
@@ -41,7 +40,7 @@ def configure_logging(
             RateLimiter(),
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            Redactor([*secret_values, *_secret_env_values()]),
+            Redactor(secret_values),
             renderer,
         ],
     )
@@ -72,12 +71,3 @@ def route_stdlib_logging() -> None:
         log.handlers = [*keep, _handler]
     for name in LOCUST_OWN_HANDLERS:
         logging.getLogger(name).propagate = False
-
-
-def _secret_env_values() -> list[str]:
-    """Values of secret-looking SECURENET_/SANDBOX_ variables (passwords, keys, tokens)."""
-    return [
-        value
-        for name, value in os.environ.items()
-        if name.startswith(("SECURENET_", "SANDBOX_")) and SECRET_KEY.search(name)
-    ]

@@ -8,8 +8,6 @@ import sys
 import time
 from typing import Any
 
-import gevent
-import structlog
 from locust.runners import WorkerRunner
 
 from service import exporter as exporter_module
@@ -18,6 +16,7 @@ from service.exporter import Exporter
 from service.exporter_options import ExporterOptions
 from service.logs import route_stdlib_logging
 from service.metrics_server import PortInUse
+from service.periodic import every
 from service.probes import Probes
 from service.retention import StatsRetention
 from service.safety import check_load, check_targets
@@ -25,7 +24,6 @@ from service.service_options import ServiceOptions
 from service.shapes import make_shape
 
 RETENTION_INTERVAL_S = 10.0
-logger = structlog.get_logger(__name__)
 
 
 def check_start(options: ServiceOptions, parsed: Any, hosts: list[str | None]) -> None:
@@ -58,9 +56,7 @@ def on_init(environment: Any, **_kwargs: Any) -> None:
     exporter_module.active = exporter
 
     retention = StatsRetention(options.history_keep, options.max_error_entries)
-    gevent.spawn(
-        _every, RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time())
-    )
+    every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:
         return
     if options.shape:
@@ -74,13 +70,3 @@ def on_init(environment: Any, **_kwargs: Any) -> None:
     ActivityLog(
         environment, exporter.store, options.slow_request_s, options.log_interval_s
     ).attach()
-    exporter.linger_s = options.metrics_linger_s
-
-
-def _every(seconds: float, job) -> None:
-    while True:
-        gevent.sleep(seconds)
-        try:
-            job()
-        except Exception:
-            logger.exception("periodic_job_failed", job=getattr(job, "__name__", "job"))

@@ -14,6 +14,7 @@ from typing import Any
 import gevent
 
 from service.metric_store import MetricStore
+from service.periodic import every
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 RUNNING_STATES = ("spawning", "running")
@@ -36,16 +37,11 @@ class Probes:
         self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> None:
-        self._greenlet = gevent.spawn(self._watch)
+        self._greenlet = every(1.0, self.sample, first_at_once=True)
 
     def stop(self) -> None:
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
-
-    def _watch(self) -> None:
-        while True:
-            self.sample()
-            gevent.sleep(1.0)
 
     def sample(self) -> None:
         """Note when the count of answered requests last moved."""

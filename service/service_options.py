@@ -36,8 +36,6 @@ FLAGS = (
          "seconds between aggregated failure/slow-request log lines"),
     Flag("--ready-window", "SECURENET_READY_WINDOW", float, 30.0,
          "/readyz: the target answered within this many seconds"),
-    Flag("--metrics-linger", "SECURENET_METRICS_LINGER", float, 0.0,
-         "on stop, keep /metrics up until scraped once more, at most this many seconds"),
     Flag("--history-keep", "SECURENET_HISTORY_KEEP", int, 720,
          "entries of Locust's 5 s stats history kept for its charts (720: one hour)"),
     Flag("--max-error-entries", "SECURENET_MAX_ERROR_ENTRIES", int, 200,
@@ -60,7 +58,6 @@ class ServiceOptions:
     slow_request_s: float
     log_interval_s: float
     ready_window_s: float
-    metrics_linger_s: float
     history_keep: int
     max_error_entries: int
 
@@ -80,7 +77,7 @@ class ServiceOptions:
                 raise ValueError(f"--{positive.replace('_', '-')} must be > 0, got {v[positive]}")
         for non_negative in (
             "shape_base_users", "shape_period", "shape_spike_seconds", "shape_duration",
-            "metrics_linger", "history_keep", "max_error_entries", "max_users", "max_spawn_rate",
+            "history_keep", "max_error_entries", "max_users", "max_spawn_rate",
         ):  # fmt: skip
             if v[non_negative] < 0:
                 raise ValueError(
@@ -113,7 +110,6 @@ class ServiceOptions:
             slow_request_s=v["slow_request_seconds"],
             log_interval_s=v["log_interval"],
             ready_window_s=v["ready_window"],
-            metrics_linger_s=v["metrics_linger"],
             history_keep=v["history_keep"],
             max_error_entries=v["max_error_entries"],
         )

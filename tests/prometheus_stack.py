@@ -11,10 +11,10 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -44,48 +44,52 @@ def compress_rules(text: str, factor: float) -> str:
     )
 
 
-class _Webhook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
 @dataclass
-class WebhookReceiver:
-    """A tiny local webhook receiver: what Alertmanager posted, in order."""
+class AlertReceiver:
+    """The project's example webhook receiver (`python -m service.alert_receiver`) as a
+    process; what it logged, one event per alert, read from its JSON log lines."""
 
     port: int = field(default_factory=free_port)
-    server: ThreadingHTTPServer | None = None
+    process: subprocess.Popen | None = None
+    events: list[dict] = field(default_factory=list)
 
-    def start(self) -> WebhookReceiver:
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Webhook)
-        self.server.received = []  # type: ignore[attr-defined]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def start(self) -> AlertReceiver:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.alert_receiver", "--port", str(self.port)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_until(
+            lambda: any(e["event"] == "alert_receiver_listening" for e in list(self.events)),
+            20,
+            "the alert receiver",
+        )
         return self
 
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
+    def _read(self) -> None:
+        for line in self.process.stderr:  # type: ignore[union-attr]
+            if line.startswith("{"):
+                self.events.append(json.loads(line))
 
-    def alerts(self, status: str | None = None) -> list[tuple[str, dict]]:
-        """(receiver path, alert) of every alert notified so far, optionally by status."""
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+    def alerts(self, status: str | None = None) -> list[dict]:
+        """Every alert notified so far, optionally by status."""
         return [
-            (path, alert)
-            for path, payload in list(self.server.received)  # type: ignore[union-attr]
-            for alert in payload["alerts"]
-            if status is None or alert["status"] == status
+            event
+            for event in list(self.events)
+            if event["event"] == "alert" and (status is None or event["status"] == status)
         ]
 
     def has(self, alertname: str, status: str, **labels: str) -> bool:
         return any(
-            alert["labels"].get("alertname") == alertname
+            alert["alertname"] == alertname
             and all(alert["labels"].get(k) == v for k, v in labels.items())
-            for _path, alert in self.alerts(status)
+            for alert in self.alerts(status)
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -198,7 +199,7 @@ def test_no_secret_reaches_the_log(sandbox, tmp_path):
          "--host", sandbox.url, "--headless", "-u", "2", "-r", "2", "-t", "4s",
          "--only-summary", "--metrics-port", str(free_port())],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env={**__import__("os").environ, "SECURENET_USER_PASSWORD": secret,
+        env={**os.environ, "SECURENET_USER_PASSWORD": secret,
              "SECURENET_API_KEY": "api-key-4411"},
     )  # fmt: skip
     log = done.stderr
