@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import gevent
-
 from service.metric_store import MetricStore
 from service.periodic import every
 
@@ -34,14 +32,9 @@ class Probes:
         self.clock = clock
         self.answered = 0
         self.last_answer_at: float | None = None
-        self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> None:
-        self._greenlet = every(1.0, self.sample, first_at_once=True)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
+        every(1.0, self.sample, first_at_once=True)  # for the life of the process
 
     def sample(self) -> None:
         """Note when the count of answered requests last moved."""
