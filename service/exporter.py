@@ -21,6 +21,7 @@ from service.exporter_options import ExporterOptions
 from service.health import ProcessHealth, ProcessMonitor
 from service.metric_store import MetricStore
 from service.metrics_server import MetricsServer
+from service.request_tap import RequestTap
 
 logger = structlog.get_logger(__name__)
 PAYLOAD_KEY = "loadgen"
@@ -55,12 +56,13 @@ class Exporter:
             self.worker_health,
         )
         self.server: MetricsServer | None = None
+        self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
 
     def attach(self) -> None:
         """Register the listeners this runner needs and, unless a worker, serve /metrics."""
         events = self.environment.events
         if not self.is_master:
-            events.request.add_listener(self.store.record_request)
+            self.tap.attach()
         if self.is_worker:
             events.report_to_master.add_listener(self._ship)
         else:

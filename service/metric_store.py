@@ -106,19 +106,11 @@ class MetricStore:
         name: str,
         response_time: float | None,
         response_length: int | None,
-        exception: BaseException | None = None,
-        response: Any = None,
-        context: Any = None,
-        url: Any = None,
-        start_time: Any = None,
-        **_kwargs: Any,
+        exception: BaseException | None,
+        response: Any,
     ) -> None:
-        """Listener of Locust's `request` event. It never raises: a listener error must not
-        reach Locust, which would count it against the run.
-
-        Every argument Locust passes is named, so `_kwargs` stays empty: a leftover dict
-        holding `context` would be one more garbage-collected container per request.
-        """
+        """One request, as Locust's `request` event reports it (see `request_tap`). It never
+        raises: an error here must not reach Locust, which would count it against the run."""
         try:
             try:
                 series = self.requests[request_type][name]

@@ -1,0 +1,107 @@
+"""How the exporter hears every request: in place of Locust's own stats listener, not beside it.
+
+Locust's runner feeds its stats from one `request` listener. Every further listener costs a
+keyword dispatch per request, as much as the exporter's recording itself. So the tap takes that
+listener's place, at the same position, with one that feeds Locust's stats exactly as it did
+and then the store. Where Locust's listener is not recognised (another Locust version), the tap
+listens beside it instead: slower, same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from locust.event import EventHook
+
+# The listener Locust's Runner.__init__ registers to feed `runner.stats`.
+LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"
+
+Record = Callable[[str, str, Any, Any, Any, Any], None]
+
+
+def _is_locust_stats_listener(handler: Any, runner: Any) -> bool:
+    if getattr(handler, "__qualname__", None) != LOCUST_STATS_LISTENER:
+        return False
+    return any(cell.cell_contents is runner for cell in handler.__closure__ or ())
+
+
+class RequestTap:
+    """Attach/detach the store's `record` to the request event of one runner."""
+
+    def __init__(self, hook: EventHook, runner: Any, record: Record) -> None:
+        self.hook = hook
+        self.runner = runner
+        self.record = record
+        self.replaced: Callable[..., None] | None = None
+        self.listener: Callable[..., None] | None = None
+
+    @property
+    def attached(self) -> bool:
+        return self.listener is not None
+
+    def attach(self) -> None:
+        if self.attached:
+            return
+        handlers = self.hook._handlers
+        for index, handler in enumerate(handlers):
+            if _is_locust_stats_listener(handler, self.runner):
+                self.replaced = handler
+                self.listener = handlers[index] = self._with_locust_stats()
+                return
+        self.listener = self._beside_locust_stats()
+        self.hook.add_listener(self.listener)
+
+    def detach(self) -> None:
+        if not self.attached:
+            return
+        handlers = self.hook._handlers
+        index = handlers.index(self.listener)
+        if self.replaced is not None:
+            handlers[index] = self.replaced
+        else:
+            del handlers[index]
+        self.listener = self.replaced = None
+
+    def _with_locust_stats(self) -> Callable[..., None]:
+        runner, record = self.runner, self.record
+
+        # Naming every argument Locust passes keeps `_kwargs` empty (it only catches extra
+        # keys a locustfile may fire): no dict holding `context` is built per request.
+        def on_request(
+            request_type: str,
+            name: str,
+            response_time: Any,
+            response_length: Any,
+            exception: Any = None,
+            response: Any = None,
+            context: Any = None,
+            url: Any = None,
+            start_time: Any = None,
+            **_kwargs: Any,
+        ) -> None:
+            # Exactly what Locust's own listener does...
+            stats = runner.stats
+            stats.log_request(request_type, name, response_time, response_length)
+            if exception:
+                stats.log_error(request_type, name, exception)
+            # ...then the exporter's recording, which never raises.
+            record(request_type, name, response_time, response_length, exception, response)
+
+        return on_request
+
+    def _beside_locust_stats(self) -> Callable[..., None]:
+        record = self.record
+
+        def on_request(
+            request_type: str,
+            name: str,
+            response_time: Any,
+            response_length: Any,
+            exception: Any = None,
+            response: Any = None,
+            **_kwargs: Any,
+        ) -> None:
+            record(request_type, name, response_time, response_length, exception, response)
+
+        return on_request
