@@ -1,43 +1,57 @@
-"""Benchmark locustfile: the exporter's request listener alternates on and off every 0.5 s in
-one process, so machine noise falls on both sides alike. Reports CPU per request per phase."""
+"""Benchmark locustfile: the exporter switches on and off in one saturated process, so machine
+noise falls on both sides alike. Reports the CPU and requests of every on/off pair.
 
-import itertools
+"On" is the request tap (in place of Locust's stats listener) and the health monitor's
+greenlet; "off" is Locust's own listener alone. Each pair runs its two phases in a random
+order and for a random length around PHASE_S, so periodic work (Locust's and the exporter's
+jobs every 1-10 s, scrapes) lands on both sides alike instead of always in the same phase. CPU
+is the main thread's, where gevent runs users, listeners and the monitor.
+"""
+
 import json
 import os
-import resource
+import random
+import time
 
 import gevent
 from locust import events
-from overhead_users import SaturatingUser, settings  # noqa: F401
+from overhead_users import SaturatingUser  # noqa: F401
 
 import service  # noqa: F401 - the exporter under test
 from service import exporter
 
-settings["report_whole_run"] = False
-PHASE_S = 0.5
 WARM_UP_S = 4.0
-_phases = {"on": [0.0, 0], "off": [0.0, 0]}
+PHASE_S = float(os.environ.get("BENCH_PHASE_S", "0.25"))
+_pairs: list[dict] = []
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _phase(environment, seconds: float) -> tuple[float, int]:
+    cpu, requests = time.thread_time(), environment.stats.total.num_requests
+    gevent.sleep(seconds)
+    return time.thread_time() - cpu, environment.stats.total.num_requests - requests
+
+
+def _switch(on: bool) -> None:
+    tap, monitor = exporter.active.tap, exporter.active.monitor
+    if on:
+        tap.attach()
+        # The monitor's loop without start()'s psutil baselines, which would be counted anew
+        # every phase: its first tick comes one interval in, as it does after start-up.
+        monitor._greenlet = gevent.spawn(monitor._run)
+    else:
+        tap.detach()
+        monitor.stop()
 
 
 def _alternate(environment):
-    listener = exporter.active.store.record_request
     gevent.sleep(WARM_UP_S)  # connections opened, caches warm: not part of either phase
-    # ABBA order: on, off, off, on, ... so that any drift over the run falls on both alike.
-    for listening in itertools.cycle((True, False, False, True)):
-        if listening and listener not in environment.events.request._handlers:
-            environment.events.request.add_listener(listener)
-        if not listening and listener in environment.events.request._handlers:
-            environment.events.request.remove_listener(listener)
-        cpu, requests = _cpu_s(), environment.stats.total.num_requests
-        gevent.sleep(PHASE_S)
-        phase = _phases["on" if listening else "off"]
-        phase[0] += _cpu_s() - cpu
-        phase[1] += environment.stats.total.num_requests - requests
+    while True:
+        pair = {}
+        for on in random.sample((True, False), 2):
+            _switch(on)
+            seconds = random.uniform(PHASE_S * 0.8, PHASE_S * 1.2)
+            pair["on" if on else "off"] = _phase(environment, seconds)
+        _pairs.append(pair)
 
 
 @events.spawning_complete.add_listener
@@ -48,4 +62,4 @@ def _start(**_kwargs):
 @events.test_stop.add_listener
 def _report(**_kwargs):
     with open(os.environ["BENCH_REPORT"], "w") as file:
-        json.dump({name: {"cpu_s": cpu, "requests": n} for name, (cpu, n) in _phases.items()}, file)
+        json.dump(_pairs, file)
