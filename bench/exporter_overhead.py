@@ -6,6 +6,7 @@ here, far more than the 2 % goal, so the comparison runs inside one process: the
 switches on and off in short phases (bench/overhead_ab.py) and each side's CPU per request is
 summed over hundreds of on/off pairs. The ratio comes with a bootstrap 95 % interval; the
 median of the pairs' own ratios is printed beside it as a check against outlier phases.
+Then the store's recording alone is timed inside a saturated process (bench/record_live.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.sandbox_throughput import free_port, pinned
 
@@ -37,9 +39,9 @@ def _scrape_every(port: int, seconds: float, stop: threading.Event) -> None:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
 
 
-def run_ab(target: str, users: int, seconds: int) -> list[dict]:
-    """One A/B run (bench/overhead_ab.py) on CPU 1, scraped every 5 s as Prometheus would;
-    its on/off pairs."""
+def run_bench_locustfile(locustfile: str, target: str, users: int, seconds: int) -> Any:
+    """Run a benchmark locustfile on CPU 1, scraped every 5 s as Prometheus would; the report
+    it writes."""
     metrics_port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
@@ -48,7 +50,7 @@ def run_ab(target: str, users: int, seconds: int) -> list[dict]:
             "-m",
             "locust",
             "-f",
-            str(HERE / "overhead_ab.py"),
+            str(HERE / locustfile),
             "--host",
             target,
             "--headless",
@@ -162,9 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     pairs: list[dict] = []
     try:
         for _ in range(args.runs):
-            run = run_ab(url, args.users, args.seconds)
+            run = run_bench_locustfile("overhead_ab.py", url, args.users, args.seconds)
             pairs.extend(run)
             print(f"  A/B run: {len(run)} on/off pairs, ratio {ratio(run):.4f}", flush=True)
+        live = run_bench_locustfile("record_live.py", url, args.users, 30)
     finally:
         target.terminate()
         target.wait()
@@ -183,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  median of the pairs' own ratios: {median_pair_ratio(pairs):.4f} "
         f"(95 % interval {median_low:.4f}-{median_high:.4f})"
+    )
+    print(
+        f"  record_request timed inside the saturated process: "
+        f"{live['record'] - live['noop']:.2f} us per request (timing wrapper around a no-op: "
+        f"{live['noop']:.2f} us, subtracted)"
     )
     print(
         f"  a request event fired in a warm loop: Locust's listener {locust_us:.2f} us, "
