@@ -1,7 +1,7 @@
 """How the exporter hears every request: in place of Locust's own stats listener, not beside it.
 
 Locust's runner feeds its stats from one `request` listener. Every further listener costs a
-keyword dispatch per request, as much as the exporter's recording itself. So the tap takes that
+keyword dispatch per request (~0.5 % of a FastHttpUser request's CPU here). So the tap takes that
 listener's place, at the same position, with one that feeds Locust's stats exactly as it did
 and then the store. Where Locust's listener is not recognised (another Locust version), the tap
 listens beside it instead: slower, same numbers.
