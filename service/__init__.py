@@ -10,15 +10,13 @@ from locust import events
 from service.auth import BearerAuth
 from service.credentials import Credentials
 from service.custom_values import record_threats_found, record_value
-from service.exporter_options import add_arguments as add_exporter_arguments
 from service.logs import configure_logging
 from service.plugin import on_init
-from service.service_options import add_arguments as add_service_arguments
+from service.preflight import install as install_preflight
 
 credentials = Credentials.from_env()
 configure_logging(secret_values=credentials.secret_values())
-events.init_command_line_parser.add_listener(add_exporter_arguments)
-events.init_command_line_parser.add_listener(add_service_arguments)
+events.init_command_line_parser.add_listener(install_preflight)
 events.init.add_listener(on_init)
 
 __all__ = ["BearerAuth", "Credentials", "credentials", "record_threats_found", "record_value"]

@@ -11,11 +11,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.child_process import die_with_parent
 from service.locust_args import LocustArgsError, parse_locust_options, split_passthrough
-from service.plugin import check_start
 from service.sandbox_process import STOP_TIMEOUT_S, SandboxProcess
 from service.scenarios import SCENARIOS, ScenarioError, check_user_classes, resolve_scenario
-from service.service_options import ServiceOptions
+from service.setting_types import port
 from service.targets import TargetError, check_port_free, check_reachable, parse_host
 
 PROG = "securenet-loadgen"
@@ -34,15 +34,26 @@ class RunPlan:
     sandbox_port: int
     web: bool
     web_port: int
+    web_host: str = "127.0.0.1"
     locust_options: list[str] = field(default_factory=list)
     user_classes: list[str] = field(default_factory=list)
     worker: bool = False  # --worker: host, users and shape come from the master
 
+    def locust_arguments(self, host: str | None) -> list[str]:
+        """Locust's arguments, as its parser reads them (the same preflight runs on them here
+        and again in the Locust process)."""
+        arguments = ["--host", host] if host else []
+        arguments += (
+            ["--headful", "--autostart", "--web-port", str(self.web_port)]
+            if self.web
+            else ["--headless"]
+        )
+        return arguments + self.locust_options
+
     def locust_command(self, host: str | None) -> list[str]:
-        command = [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
-        command += ["--host", host] if host else []
-        command += ["--autostart", "--web-port", str(self.web_port)] if self.web else ["--headless"]
-        return command + self.locust_options + self.user_classes
+        # The launcher installs the service whatever the locustfile imports.
+        command = [sys.executable, "-m", "service.launch", "-f", str(self.locustfile)]
+        return command + self.locust_arguments(host) + self.user_classes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,9 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(SCENARIOS)} or a locustfile path (default: default)",
     )
     run.add_argument("--host", "-H", help="target base URL (default: start the sandbox)")
-    run.add_argument("--sandbox-port", type=int, default=8000, help="port of the embedded sandbox")
+    run.add_argument(
+        "--sandbox-port", type=port(), default=8000, help="port of the embedded sandbox"
+    )
     run.add_argument("--web", action="store_true", help="serve Locust's web UI instead of headless")
-    run.add_argument("--web-port", type=int, default=8089)
+    run.add_argument("--web-port", type=port(), default=8089)
+    run.error = one_line_usage_error
     return parser
 
 
@@ -78,25 +92,30 @@ def plan_run(argv: list[str]) -> RunPlan:
         check_user_classes(locustfile, classes)
         if args.host is not None:
             parse_host(args.host)
-        # The same settings and rails Locust's processes will apply, before anything starts
-        # (flags, env vars and locust.conf, read by Locust's own parser).
-        parsed = parse_locust_options(options)
-        check_start(ServiceOptions.read(parsed), parsed, [args.host])
         if not any(o in ("-t", "--run-time") or o.startswith("--run-time=") for o in options):
             options += ["--run-time", "0"]  # continuous, whatever locust.conf says
+        plan = RunPlan(
+            Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,
+            locustfile,
+            args.host,
+            args.sandbox_port,
+            args.web,
+            args.web_port,
+            locust_options=options,
+            user_classes=classes,
+            worker="--worker" in options,
+        )
+        # The same preflight Locust's processes will run, on the same arguments, before
+        # anything starts (flags, env vars and locust.conf, read by Locust's own parser).
+        parsed = parse_locust_options(plan.locust_arguments(args.host))
     except (ScenarioError, LocustArgsError, ValueError) as error:
         raise UsageError(str(error)) from None
-    return RunPlan(
-        Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,
-        locustfile,
-        args.host,
-        args.sandbox_port,
-        args.web,
-        args.web_port,
-        options,
-        classes,
-        worker="--worker" in options,
-    )
+    plan.web_host = parsed.web_host or "0.0.0.0"
+    return plan
+
+
+def one_line_usage_error(message: str) -> None:
+    raise UsageError(message)
 
 
 def check_environment(plan: RunPlan) -> None:
@@ -105,7 +124,7 @@ def check_environment(plan: RunPlan) -> None:
         return  # a worker serves nothing and learns its target from the master
     try:
         if plan.web:
-            check_port_free("0.0.0.0", plan.web_port, "web UI")
+            check_port_free(plan.web_host, plan.web_port, "web UI")
         if plan.host is None:
             check_port_free("127.0.0.1", plan.sandbox_port, "sandbox")
         else:
@@ -114,18 +133,18 @@ def check_environment(plan: RunPlan) -> None:
         raise UsageError(str(error)) from None
 
 
-def run_locust(command: list[str], web: bool, scenario: str) -> int:
+def run_locust(command: list[str], scenario: str) -> int:
     env = {**os.environ, "SECURENET_SCENARIO": scenario}
-    if web:
-        env["LOCUST_HEADLESS"] = "false"  # wins over `headless = true` in locust.conf
+    parent = os.getpid()
+
+    def prepare_child() -> None:
+        # A job started in the background inherits SIGINT ignored; Locust needs it to stop.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        die_with_parent(parent)
+
     # Own session: a terminal Ctrl-C reaches only this process, which passes on exactly one.
     locust = subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        # A job started in the background inherits SIGINT ignored; Locust needs it to stop.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        command, env=env, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=prepare_child
     )
 
     stopping = False
@@ -156,7 +175,7 @@ def run(argv: list[str]) -> int:
     check_environment(plan)
     Path("reports").mkdir(exist_ok=True)  # locust.conf writes its reports there
     if plan.host is not None or plan.worker:
-        return run_locust(plan.locust_command(plan.host), plan.web, plan.scenario)
+        return run_locust(plan.locust_command(plan.host), plan.scenario)
     sandbox = SandboxProcess(port=plan.sandbox_port)
     try:
         sandbox.start()
@@ -164,7 +183,7 @@ def run(argv: list[str]) -> int:
         raise UsageError(str(error)) from None
     code = FORCED
     try:
-        code = run_locust(plan.locust_command(sandbox.url), plan.web, plan.scenario)
+        code = run_locust(plan.locust_command(sandbox.url), plan.scenario)
         return code
     finally:
         # Forced out by a second signal: the sandbox does not get a grace period either.

@@ -92,6 +92,10 @@ class Exporter:
         payload = data.get(PAYLOAD_KEY)
         if payload is None:
             return  # a worker that does not import `service`
+        if client_id not in self.environment.runner.clients:
+            # A worker of a previous master, which Locust's runner discards too; it gives up
+            # on its silent master and comes back registered (see master_link).
+            return
         try:
             self.store.merge(payload["store"])
             health = self.worker_health.get(client_id)
@@ -108,14 +112,25 @@ class Exporter:
 
     def _on_quit(self, **_kwargs: Any) -> None:
         if self.options.final_file is not None and not self.is_worker:
-            body, _ = self.server.render("")
-            self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
-            self.options.final_file.write_bytes(body)
+            self._write_final_file()
         if self.server is not None and self.options.linger_s > 0:
             self._await_final_scrape()
         self.monitor.stop()
         if self.server is not None:
             self.server.stop()
+
+    def _write_final_file(self) -> None:
+        """The last exposition; the path was checked writable at start, so a failure here
+        (disk full, say) is an error of the run, never silent."""
+        body, _ = self.server.render("")
+        try:
+            self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
+            self.options.final_file.write_bytes(body)
+        except OSError as error:
+            logger.error(
+                "metrics_final_file_failed", path=str(self.options.final_file), error=str(error)
+            )
+            raise SystemExit(1) from None
 
     def _await_final_scrape(self) -> None:
         """Users have stopped: let Prometheus scrape the final totals before the port closes."""

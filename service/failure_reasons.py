@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from locust.exception import CatchResponseError
 
@@ -44,12 +45,19 @@ class FailureReasons:
         self.budget.fold()
         return OVERFLOW
 
-    def classify(self, exception: BaseException, status: int) -> str:
+    def classify(self, exception: BaseException, status: int, response: Any = None) -> str:
         if status >= 400:
             reason = self._by_status.get(status)
             if reason is None:
                 reason = self._by_status[status] = self.admit(f"http_{status}")
             return reason
+        if status == 0:
+            # No response at all: the transport's cause (refused, reset, timeout, a host the
+            # rails refused) names the failure, whatever message a catch_response check gave,
+            # so a target outage is one reason on one panel.
+            cause = getattr(response, "error", None)
+            if isinstance(cause, BaseException):
+                exception = cause
         if not isinstance(exception, CatchResponseError):
             return self.admit(type(exception).__name__)
         message = str(exception)

@@ -1,9 +1,11 @@
 """Service flags as tables: each added to Locust's parser (so flag, env var and locust.conf
-all work) and read back once into plain values."""
+all work) with a type from `setting_types` that validates it, and read back once into plain
+values."""
 
 from __future__ import annotations
 
 import os
+from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -50,8 +52,6 @@ def read_flags(
             continue
         try:
             values[flag.attribute] = flag.kind(raw)
-        except ValueError:
-            raise ValueError(
-                f"{flag.env_var}={raw!r} is not a valid {flag.kind.__name__}"
-            ) from None
+        except (ArgumentTypeError, ValueError) as error:
+            raise ValueError(f"{flag.env_var}: {error}") from None
     return values

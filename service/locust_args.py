@@ -7,6 +7,8 @@ from typing import Any
 
 from locust.argument_parser import get_parser
 
+from service.preflight import name_the_source
+
 
 class LocustArgsError(ValueError):
     """An option Locust does not know, or one missing its value."""
@@ -49,7 +51,7 @@ def parse_locust_options(options: list[str]) -> Any:
     parser = get_parser()
 
     def error(message: str):
-        raise LocustArgsError(message)
+        raise LocustArgsError(name_the_source(parser, message))
 
     parser.error = error  # argparse would print its usage and exit
     return parser.parse_args(options)

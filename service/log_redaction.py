@@ -1,5 +1,6 @@
-"""Redaction, a structlog processor: no password, token, API key or Authorization header
-reaches a log line, whether it sits under a telling key or inside a message."""
+"""Redaction, a structlog processor: no password, token, API key, Authorization header or
+password inside a URL reaches a log line, whether it sits under a telling key or inside a
+message."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ SECRET_IN_TEXT = re.compile(
     r"(?:password|passwd|api[_-]?key|token|secret)[\"']?\s*[:=]\s*[\"']?)"
     r"[^\s\"',}&]+"
 )
+# Credentials inside a URL: http://user:password@host -> http://user:[REDACTED]@host
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:)[^@\s/\"'<>]+@")
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
 
 
@@ -34,8 +37,13 @@ class Redactor:
         return event_dict
 
     def scrub(self, text: str) -> str:
+        text = scrub_url_credentials(text)
         text = SECRET_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
         for secret in self.secret_values:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+
+def scrub_url_credentials(text: str) -> str:
+    return URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)

@@ -32,9 +32,13 @@ class StoreLimits:
 class RequestSeries:
     """Counters of one (method, name): latency buckets, totals, status codes, failure reasons."""
 
-    __slots__ = ("bytes", "codes", "counts", "failures", "reasons", "sum_ms")
+    __slots__ = ("bytes", "codes", "counts", "failures", "method", "name", "reasons", "sum_ms")
 
-    def __init__(self, buckets: int) -> None:
+    def __init__(self, buckets: int, method: str, name: str) -> None:
+        # The labels as exported (and as Locust's stats are fed): a name past the budget is
+        # __other__, one that cannot be encoded is escaped.
+        self.method = method
+        self.name = name
         self.counts = [0] * buckets
         self.sum_ms = 0.0
         self.failures = 0
@@ -74,6 +78,16 @@ class ValueSeries:
         self.sum += total
 
 
+def encodable(label: str) -> str:
+    """A label that encodes as UTF-8: lone surrogates (from bytes decoded with
+    surrogateescape) are written as escapes instead of failing in every writer downstream."""
+    try:
+        label.encode("utf-8")
+        return label
+    except UnicodeEncodeError:
+        return label.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def stable_items(mapping: dict) -> list:
     """A snapshot of a dict that another thread may be changing (the scrape runs on one)."""
     while True:
@@ -108,9 +122,11 @@ class MetricStore:
         response_length: int | None,
         exception: BaseException | None,
         response: Any,
-    ) -> None:
-        """One request, as Locust's `request` event reports it (see `request_tap`). It never
-        raises: an error here must not reach Locust, which would count it against the run."""
+    ) -> RequestSeries | None:
+        """One request, as Locust's `request` event reports it (see `request_tap`). Returns
+        the series it counted in, whose labels Locust's own stats then use, so both stay
+        equal and bounded; None for pseudo-requests. It never raises: an error here must not
+        reach Locust, which would count it against the run."""
         try:
             try:
                 series = self.requests[request_type][name]
@@ -119,7 +135,7 @@ class MetricStore:
                 if request_type in PSEUDO_REQUEST_TYPES:
                     if request_type == "CUSTOM":
                         self.record_value(name, response_length or 0)
-                    return
+                    return None
                 series = self._series(request_type, name)
             if response_time is not None:
                 series.counts[bisect_left(self._bounds_ms, response_time)] += 1
@@ -134,11 +150,13 @@ class MetricStore:
                 codes[status] = 1
             if exception is not None:
                 series.failures += 1
-                reason = self.reasons.classify(exception, status)
+                reason = self.reasons.classify(exception, status, response)
                 reasons = series.reasons
                 reasons[reason] = reasons.get(reason, 0) + 1
+            return series
         except Exception:
             self.errors += 1
+            return None
 
     def record_value(self, name: str, value: float) -> None:
         """A custom value: `threats_found` has its own family, others share one by name."""
@@ -163,6 +181,7 @@ class MetricStore:
     # -- new label values, within budget ------------------------------------------------
 
     def _series(self, method: str, name: str) -> RequestSeries:
+        method, name = encodable(method), encodable(name)
         if method not in HTTP_METHODS and method not in self.requests:
             method = method if self.series_budget.admit() else OVERFLOW
         by_name = self.requests.setdefault(method, {})
@@ -175,7 +194,7 @@ class MetricStore:
             series = by_name.get(OVERFLOW)
             if series is not None:
                 return series
-        series = by_name[name] = RequestSeries(self._buckets)
+        series = by_name[name] = RequestSeries(self._buckets, method, name)
         return series
 
     def _custom(self, name: str) -> ValueSeries:

@@ -58,7 +58,13 @@ class MetricsServer:
 
     def _app(self, environ: dict, start_response) -> Iterable[bytes]:
         route = self.routes.get(environ.get("PATH_INFO", ""))
-        if route is None:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            status, headers, body = (
+                "405 Method Not Allowed",
+                [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")],
+                b"method not allowed\n",
+            )
+        elif route is None:
             status, headers, body = (
                 "404 Not Found",
                 [("Content-Type", "text/plain")],
@@ -67,4 +73,4 @@ class MetricsServer:
         else:
             status, headers, body = route(environ)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
-        return [body]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]

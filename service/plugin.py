@@ -1,67 +1,66 @@
-"""What importing `service` plugs into Locust at start-up, in order: settings read and
-checked once, safety rails, logging, the load shape, the exporter, probes, retention and the
-activity log. Bad settings end the process with one line and exit status 2, before any load."""
+"""What importing `service` plugs into Locust at start-up, in order: the settings (typed and
+checked by `preflight` when Locust parses them), safety rails, logging, the load shape, the
+exporter, probes, retention and the activity log. Bad settings end the process with one line
+and exit status 2, before any load."""
 
 from __future__ import annotations
 
-import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from service import exporter as exporter_module
 from service.activity_log import ActivityLog
 from service.exporter import Exporter
 from service.exporter_options import ExporterOptions
+from service.host_guard import HostGuard
+from service.log_redaction import scrub_url_credentials
 from service.logs import route_stdlib_logging
+from service.master_link import MasterLink
 from service.metrics_server import PortInUse
 from service.periodic import every
+from service.preflight import one_line_error
 from service.probes import Probes
 from service.retention import StatsRetention
-from service.safety import check_load, check_targets
+from service.safety import cap_runner, check_targets
 from service.service_options import ServiceOptions
 from service.shapes import make_shape
 
 RETENTION_INTERVAL_S = 10.0
 
 
-def check_start(options: ServiceOptions, parsed: Any, hosts: list[str | None]) -> None:
-    """The rails, before any request: allowed targets, users and spawn rate within limits.
-    Also run by the CLI before it starts anything."""
-    check_targets(options.allowlist, hosts)
-    check_load(
-        getattr(parsed, "num_users", None),
-        getattr(parsed, "spawn_rate", None),
-        options.max_users,
-        options.max_spawn_rate,
-    )
-
-
 def on_init(environment: Any, **_kwargs: Any) -> None:
     """Listener of Locust's init event."""
-    route_stdlib_logging()  # Locust configured stdlib logging after importing the locustfile
+    route_stdlib_logging()
     parsed = environment.parsed_options
-    is_worker = isinstance(environment.runner, WorkerRunner)
+    runner = environment.runner
+    is_worker = isinstance(runner, WorkerRunner)
     try:
         options = ServiceOptions.read(parsed)
         if not is_worker:  # a worker's host and users come from its master
-            hosts = [environment.host, *(u.host for u in environment.user_classes)]
-            check_start(options, parsed, hosts)
+            check_targets(
+                options.allowlist, [environment.host, *(u.host for u in environment.user_classes)]
+            )
         exporter = Exporter(environment, ExporterOptions.read(parsed))
         exporter.attach()
     except (PortInUse, ValueError) as error:
-        print(f"securenet-loadgen: error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
+        one_line_error(str(error))
     exporter_module.active = exporter
 
+    if not isinstance(runner, MasterRunner):  # the processes that send requests
+        HostGuard(options.allowlist).install()
     retention = StatsRetention(options.history_keep, options.max_error_entries)
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:
+        MasterLink(environment, options.master_heartbeat_timeout_s).attach()
         return
+    cap_runner(runner, options.max_users, options.max_spawn_rate)
+    environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
     if options.shape:
         shape = make_shape(options.shape, options.shape_settings)
-        shape.runner = environment.runner
+        shape.runner = runner
         environment.shape_class = shape
     probes = Probes(environment, exporter.store, options.ready_window_s)
     exporter.server.routes["/healthz"] = probes.healthz
@@ -70,3 +69,13 @@ def on_init(environment: Any, **_kwargs: Any) -> None:
     ActivityLog(
         environment, exporter.store, options.slow_request_s, options.log_interval_s
     ).attach()
+
+
+def scrub_report(parsed: Any) -> None:
+    """Locust's HTML report shows the host as given: take out a password inside it."""
+    path = Path(getattr(parsed, "html_file", None) or "")
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        scrubbed = scrub_url_credentials(text)
+        if scrubbed != text:
+            path.write_text(scrubbed, encoding="utf-8")

@@ -2,9 +2,10 @@
 
 Locust's runner feeds its stats from one `request` listener. Every further listener costs a
 keyword dispatch per request (~0.5 % of a FastHttpUser request's CPU here). So the tap takes that
-listener's place, at the same position, with one that feeds Locust's stats exactly as it did
-and then the store. Where Locust's listener is not recognised (another Locust version), the tap
-listens beside it instead: slower, same numbers.
+listener's place, at the same position, with one that records into the store and then feeds
+Locust's stats as it did, under the store's labels (names past the budget folded, names that
+cannot be encoded escaped). Where Locust's listener is not recognised (another Locust version),
+the tap listens beside it instead: slower, and Locust's own tables are then not folded.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from locust.event import EventHook
 # The listener Locust's Runner.__init__ registers to feed `runner.stats`.
 LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"
 
-Record = Callable[[str, str, Any, Any, Any, Any], None]
+# Returns the series the request was counted in (its labels are the ones Locust's stats get).
+Record = Callable[[str, str, Any, Any, Any, Any], Any]
 
 
 def _is_locust_stats_listener(handler: Any, runner: Any) -> bool:
@@ -80,13 +82,18 @@ class RequestTap:
             start_time: Any = None,
             **_kwargs: Any,
         ) -> None:
-            # Exactly what Locust's own listener does...
+            # The exporter's recording first (it never raises): a name past the series budget
+            # is folded into __other__ for Locust's stats too, so Locust's tables and memory
+            # stay as bounded as the exporter's, and the two report the same names...
+            series = record(request_type, name, response_time, response_length, exception, response)
+            if series is not None:
+                request_type = series.method
+                name = series.name
+            # ...then exactly what Locust's own listener does.
             stats = runner.stats
             stats.log_request(request_type, name, response_time, response_length)
             if exception:
                 stats.log_error(request_type, name, exception)
-            # ...then the exporter's recording, which never raises.
-            record(request_type, name, response_time, response_length, exception, response)
 
         return on_request
 

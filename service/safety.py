@@ -1,12 +1,18 @@
-"""Safety rails checked before any request is sent: where load may go, and how much of it."""
+"""Safety rails: where load may go, and how much of it; checked before the start and held
+on every later change of load."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
+
+import structlog
 
 from service.targets import parse_host
+
+logger = structlog.get_logger(__name__)
 
 # Loopback, and the sandbox's name inside the compose stack.
 DEFAULT_ALLOWED_HOSTS = "127.0.0.1,localhost,::1,sandbox"
@@ -53,3 +59,24 @@ def check_load(users: int | None, spawn_rate: float | None, max_users: int, max_
         raise SafetyError(
             f"--spawn-rate {spawn_rate:g} is above the limit {max_rate:g} (raise --max-spawn-rate)"
         )
+
+
+def cap_runner(runner: Any, max_users: int, max_spawn_rate: float) -> None:
+    """Hold every later change of load to the limits, whoever asks: the web UI's swarm form,
+    a shape's tick, the keyboard, a master spreading users over workers."""
+    start = runner.start
+
+    def start_within_limits(user_count: int, spawn_rate: float, *args: Any, **kwargs: Any):
+        if user_count > max_users or spawn_rate > max_spawn_rate:
+            logger.warning(
+                "load_capped",
+                users=user_count,
+                spawn_rate=spawn_rate,
+                max_users=max_users,
+                max_spawn_rate=max_spawn_rate,
+            )
+            user_count = min(user_count, max_users)
+            spawn_rate = min(spawn_rate, max_spawn_rate)
+        return start(user_count, spawn_rate, *args, **kwargs)
+
+    runner.start = start_within_limits

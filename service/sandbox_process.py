@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 import urllib.request
+
+from service.child_process import die_with_parent
 
 STOP_TIMEOUT_S = 10
 
@@ -19,7 +22,10 @@ class SandboxProcess:
     def start(self, ready_timeout_s: float = 20) -> None:
         # A session of its own: the terminal's Ctrl-C reaches Locust, which then stops its
         # users while the sandbox keeps answering; the sandbox is stopped after Locust.
-        self._process = subprocess.Popen(self._command, start_new_session=True)
+        parent = os.getpid()
+        self._process = subprocess.Popen(
+            self._command, start_new_session=True, preexec_fn=lambda: die_with_parent(parent)
+        )
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -32,7 +32,12 @@ def resolve_scenario(name_or_path: str) -> Path:
 
 def user_classes(locustfile: Path) -> set[str]:
     """Names of classes that look like Locust users, read without importing the file."""
-    tree = ast.parse(locustfile.read_text(), filename=str(locustfile))
+    try:
+        tree = ast.parse(locustfile.read_text(), filename=str(locustfile))
+    except SyntaxError as error:
+        raise ScenarioError(
+            f"{locustfile.name} line {error.lineno}: {error.msg}; Locust could not import it"
+        ) from None
     names = set()
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):

@@ -9,37 +9,43 @@ from typing import Any
 
 from service.flag_table import Flag, add_flags, read_flags
 from service.safety import DEFAULT_ALLOWED_HOSTS, Allowlist
+from service.setting_types import Choice, Number, count, seconds, text
 from service.shapes import SHAPES, ShapeSettings
 
 FLAGS = (
-    Flag("--shape", "SECURENET_SHAPE", str, "", f"load shape: {', '.join(SHAPES)} (default: none)"),
-    Flag("--shape-base-users", "SECURENET_SHAPE_BASE_USERS", int, 0,
+    Flag("--shape", "SECURENET_SHAPE", Choice(*SHAPES), "",
+         f"load shape: {', '.join(SHAPES)} (default: none)"),
+    Flag("--shape-base-users", "SECURENET_SHAPE_BASE_USERS", count(), 0,
          "users between spikes, at the diurnal trough, at the start of a ramp"),
-    Flag("--shape-period", "SECURENET_SHAPE_PERIOD", float, 0.0,
+    Flag("--shape-period", "SECURENET_SHAPE_PERIOD", seconds(zero_ok=True), 0.0,
          "seconds per spike period (default 60) or per diurnal day (default 86400)"),
-    Flag("--shape-spike-seconds", "SECURENET_SHAPE_SPIKE_SECONDS", float, 10.0,
+    Flag("--shape-spike-seconds", "SECURENET_SHAPE_SPIKE_SECONDS", seconds(), 10.0,
          "length of each spike"),
-    Flag("--shape-ramp-seconds", "SECURENET_SHAPE_RAMP_SECONDS", float, 300.0,
+    Flag("--shape-ramp-seconds", "SECURENET_SHAPE_RAMP_SECONDS", seconds(), 300.0,
          "length of the ramp to --users"),
-    Flag("--shape-peak-hour", "SECURENET_SHAPE_PEAK_HOUR", float, 14.0,
+    Flag("--shape-peak-hour", "SECURENET_SHAPE_PEAK_HOUR", Number(float, 0, 24), 14.0,
          "diurnal peak, hour of the day (UTC, scaled to --shape-period)"),
-    Flag("--shape-duration", "SECURENET_SHAPE_DURATION", float, 0.0,
+    Flag("--shape-duration", "SECURENET_SHAPE_DURATION", seconds(zero_ok=True), 0.0,
          "end the shape after this many seconds (default: never)"),
-    Flag("--allowed-hosts", "SECURENET_ALLOWED_HOSTS", str, DEFAULT_ALLOWED_HOSTS,
+    Flag("--allowed-hosts", "SECURENET_ALLOWED_HOSTS", text, DEFAULT_ALLOWED_HOSTS,
          "comma-separated hostname patterns load may target (fnmatch: *.staging.example)"),
-    Flag("--max-users", "SECURENET_MAX_USERS", int, 1000, "refuse to start above this many users"),
-    Flag("--max-spawn-rate", "SECURENET_MAX_SPAWN_RATE", float, 100.0,
-         "refuse to start above this spawn rate"),
-    Flag("--slow-request-seconds", "SECURENET_SLOW_REQUEST_SECONDS", float, 2.0,
+    Flag("--max-users", "SECURENET_MAX_USERS", count(1), 1000,
+         "refuse to start, and cap any later change, above this many users"),
+    Flag("--max-spawn-rate", "SECURENET_MAX_SPAWN_RATE", Number(float, 0, 100_000, above=True),
+         100.0, "refuse to start, and cap any later change, above this spawn rate"),
+    Flag("--slow-request-seconds", "SECURENET_SLOW_REQUEST_SECONDS", seconds(maximum=3600), 2.0,
          "requests slower than this are logged as slow (aggregated)"),
-    Flag("--log-interval", "SECURENET_LOG_INTERVAL", float, 10.0,
+    Flag("--log-interval", "SECURENET_LOG_INTERVAL", seconds(maximum=86_400), 10.0,
          "seconds between aggregated failure/slow-request log lines"),
-    Flag("--ready-window", "SECURENET_READY_WINDOW", float, 30.0,
+    Flag("--ready-window", "SECURENET_READY_WINDOW", seconds(maximum=86_400), 30.0,
          "/readyz: the target answered within this many seconds"),
-    Flag("--history-keep", "SECURENET_HISTORY_KEEP", int, 720,
+    Flag("--history-keep", "SECURENET_HISTORY_KEEP", count(), 720,
          "entries of Locust's 5 s stats history kept for its charts (720: one hour)"),
-    Flag("--max-error-entries", "SECURENET_MAX_ERROR_ENTRIES", int, 200,
+    Flag("--max-error-entries", "SECURENET_MAX_ERROR_ENTRIES", count(maximum=100_000), 200,
          "distinct error messages Locust keeps; further ones fold per endpoint"),
+    Flag("--master-heartbeat-timeout", "SECURENET_MASTER_HEARTBEAT_TIMEOUT",
+         Number(float, 2, 60, what="a number of seconds"), 15.0,
+         "a worker whose master has not answered for this long exits with status 1"),
 )  # fmt: skip
 
 
@@ -60,30 +66,13 @@ class ServiceOptions:
     ready_window_s: float
     history_keep: int
     max_error_entries: int
+    master_heartbeat_timeout_s: float
 
     @classmethod
     def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ServiceOptions:
         """Read and validate; a ValueError names the bad value."""
         v = read_flags(FLAGS, parsed, env)
-        if v["shape"] and v["shape"] not in SHAPES:
-            raise ValueError(f"unknown shape {v['shape']!r}: use {', '.join(SHAPES)}")
-        for positive in (
-            "slow_request_seconds",
-            "log_interval",
-            "ready_window",
-            "shape_ramp_seconds",
-        ):
-            if v[positive] <= 0:
-                raise ValueError(f"--{positive.replace('_', '-')} must be > 0, got {v[positive]}")
-        for non_negative in (
-            "shape_base_users", "shape_period", "shape_spike_seconds", "shape_duration",
-            "history_keep", "max_error_entries", "max_users", "max_spawn_rate",
-        ):  # fmt: skip
-            if v[non_negative] < 0:
-                raise ValueError(
-                    f"--{non_negative.replace('_', '-')} must be >= 0, got {v[non_negative]}"
-                )
-        if not 0 <= v["shape_peak_hour"] < 24:
+        if v["shape_peak_hour"] >= 24:
             raise ValueError(f"--shape-peak-hour must be in [0, 24), got {v['shape_peak_hour']}")
         users = getattr(parsed, "num_users", None)
         spawn_rate = getattr(parsed, "spawn_rate", None)
@@ -112,4 +101,5 @@ class ServiceOptions:
             ready_window_s=v["ready_window"],
             history_keep=v["history_keep"],
             max_error_entries=v["max_error_entries"],
+            master_heartbeat_timeout_s=v["master_heartbeat_timeout"],
         )

@@ -43,11 +43,24 @@ def port_is_free(port: int) -> bool:
         (["--scenario", "stress", "SecureNetUser"], "unknown user class SecureNetUser"),
         (["--no-such-flag"], "unknown option --no-such-flag"),
         (["-t"], "option -t needs a value"),
-        (["--shape", "wavy"], "unknown shape 'wavy'"),
+        (["--shape", "wavy"], "argument --shape: must be one of steady, spike, diurnal, ramp"),
         (["--shape-peak-hour", "24"], "--shape-peak-hour must be in [0, 24)"),
-        (["--shape-period", "soon"], "--shape-period: invalid float value: 'soon'"),
+        (["--shape-period", "soon"], "--shape-period: must be a number of seconds >= 0"),
         (["--shape", "spike", "-u", "5", "--shape-base-users", "9"], "above --users 5"),
-        (["--log-interval", "0"], "--log-interval must be > 0"),
+        (["--log-interval", "0"], "argument --log-interval: must be a number of seconds > 0"),
+        (["-u", "-5"], "argument -u/--users: must be a whole number >= 0"),
+        (["--metrics-port", "99999"], "argument --metrics-port: must be a TCP port >= 1"),
+        (["--metrics-port", "-1"], "argument --metrics-port: must be a TCP port >= 1"),
+        (["--web-port", "70000"], "argument --web-port: must be a TCP port >= 1"),
+        (["--sandbox-port", "0"], "argument --sandbox-port: must be a TCP port >= 1"),
+        (["--master-port", "0"], "argument --master-port: must be a TCP port >= 1"),
+        (["--ready-window", "inf"], "argument --ready-window: must be a number of seconds"),
+        (["--metrics-max-series", "-5"], "argument --metrics-max-series: must be a whole number"),
+        (["--metrics-quantile-error", "0"], "argument --metrics-quantile-error: must be a ratio"),
+        (["--metrics-final-file", "/proc/x/y.prom"], "--metrics-final-file: cannot write"),
+        (["--logfile", "/proc/x/y.log"], "--logfile: cannot write"),
+        (["--html", "/proc/x/y.html"], "--html: cannot write"),
+        (["--web", "--web-host", "0.0.0.0"], "without authentication: add --web-login"),
         (["-u", "5000"], "--users 5000 is above the limit 1000"),
         (["-r", "500"], "--spawn-rate 500 is above the limit 100"),
         (["--host", "https://api.example.com"], "not in the allowed hosts"),
@@ -171,4 +184,7 @@ def test_an_allowed_host_pattern_lets_the_target_through_to_the_reachability_che
 def test_settings_come_from_the_environment_too():
     done = cli("run", env={"SECURENET_SHAPE": "zigzag"})
     assert done.returncode == 2
-    assert "unknown shape 'zigzag'" in done.stderr
+    assert done.stderr == (
+        "securenet-loadgen: error: argument --shape: must be one of steady, spike, diurnal, "
+        "ramp, got 'zigzag' (from SECURENET_SHAPE)\n"
+    )

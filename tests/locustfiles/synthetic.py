@@ -8,6 +8,8 @@ from locust import User, constant, task
 import service
 
 UNIQUE_NAMES = int(os.environ.get("SYNTHETIC_UNIQUE_NAMES", "0"))
+# A name with a lone surrogate, as bytes decoded with surrogateescape give.
+BAD_NAME = os.environ.get("SYNTHETIC_BAD_NAME") and "bad-\udc80-name"
 _names = itertools.count()
 
 
@@ -43,6 +45,8 @@ class SyntheticUser(User):
         self.fire(request_type="CUSTOM", name="threats_found", response_length=7)
         self.fire(name="/broken", response=BrokenResponse())
         service.record_value("queue_depth", 3)
+        if BAD_NAME:
+            self.fire(name=BAD_NAME, exception=RuntimeError("failed"))
         for _ in range(UNIQUE_NAMES and 200):
             number = next(_names)
             if number < UNIQUE_NAMES:

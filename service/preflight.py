@@ -1,0 +1,125 @@
+"""The one start-up check, run where Locust's parser reads its arguments: every setting typed
+and bounded (ours and Locust's own numbers), then the checks across settings, before Locust
+logs a line or starts anything. Bad input is one line and exit status 2, in every entry point:
+plain `locust -f`, `securenet-loadgen run` (which parses the same arguments first), master
+and worker."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from service.exporter_options import ExporterOptions
+from service.exporter_options import add_arguments as add_exporter_arguments
+from service.logs import configure_logging
+from service.safety import SafetyError, check_load, check_targets
+from service.service_options import ServiceOptions
+from service.service_options import add_arguments as add_service_arguments
+from service.setting_types import Number, count, port, writable_file
+
+PROG = "securenet-loadgen"
+# Locust's own numeric options, given bounded types (Locust takes -u -5 or a port of 99999).
+LOCUST_TYPES = {
+    "num_users": count(),
+    "spawn_rate": Number(float, 0, 100_000, above=True),
+    "web_port": port(),
+    "master_port": port(),
+    "master_bind_port": port(),
+    "expect_workers": count(1, 10_000),
+    # Files Locust writes at the end: a bad path fails now, not silently after the run.
+    "logfile": writable_file,
+    "html_file": writable_file,
+    "json_file": writable_file,
+    "csv_prefix": writable_file,
+}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_logging_applied: tuple | None = None
+
+
+def one_line_error(message: str) -> None:
+    """argparse's `error`, without the usage block: one line, exit status 2."""
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def install(parser: Any, **_kwargs: Any) -> None:
+    """Listener of Locust's init_command_line_parser event: our flags, typed Locust flags,
+    the service's defaults, one-line errors, and the checks after every parse."""
+    add_exporter_arguments(parser)
+    add_service_arguments(parser)
+    for action in parser._actions:
+        if action.dest in LOCUST_TYPES:
+            action.type = LOCUST_TYPES[action.dest]
+    parser.set_defaults(
+        skip_log_setup=True,  # the service's pipeline stays in place of Locust's plain lines
+        enable_rebalancing=True,  # a lost worker's users go to the others at once
+        web_host=None,  # None: --bind-address decides
+    )
+    parser.error = lambda message: one_line_error(name_the_source(parser, message))
+    parse_args = parser.parse_args
+
+    def parse_and_check(args: Any = None, namespace: Any = None) -> Any:
+        parsed = parse_args(args, namespace)
+        try:
+            check(parsed)
+        except ValueError as error:
+            parser.error(str(error))
+        if args is None:  # Locust's own parse, in the process that will run: log as told
+            apply_logging(parsed)
+        return parsed
+
+    parser.parse_args = parse_and_check
+
+
+def name_the_source(parser: Any, message: str) -> str:
+    """argparse names the flag; say so when the value came from its environment variable."""
+    for action in parser._actions:
+        env_var = getattr(action, "env_var", None)
+        flags = "/".join(action.option_strings)
+        if env_var and flags and message.startswith(f"argument {flags}:") and env_var in os.environ:
+            flag_given = any(arg.split("=")[0] in action.option_strings for arg in sys.argv[1:])
+            if not flag_given:
+                return f"{message} (from {env_var})"
+    return message
+
+
+def check(parsed: Any) -> None:
+    """Every check across settings; raises ValueError naming the bad value. Also settles the
+    web UI's address, which defaults to --bind-address."""
+    service = ServiceOptions.read(parsed)
+    exporter = ExporterOptions.read(parsed)
+    if getattr(parsed, "web_host", "") is None:
+        parsed.web_host = exporter.bind_address
+    if not getattr(parsed, "worker", False):  # a worker's target and users come from its master
+        check_targets(service.allowlist, [getattr(parsed, "host", None)])
+        check_load(
+            getattr(parsed, "num_users", None),
+            getattr(parsed, "spawn_rate", None),
+            service.max_users,
+            service.max_spawn_rate,
+        )
+        check_web_ui(parsed)
+
+
+def check_web_ui(parsed: Any) -> None:
+    headless = getattr(parsed, "headless", True) and not getattr(parsed, "headful", False)
+    serves_ui = not headless and not getattr(parsed, "worker", False)
+    host = getattr(parsed, "web_host", "127.0.0.1")
+    if serves_ui and host not in LOOPBACK_HOSTS and not getattr(parsed, "web_login", False):
+        raise SafetyError(
+            f"the web UI would listen on {host or 'every interface'} without authentication: "
+            "add --web-login, or keep --web-host on 127.0.0.1"
+        )
+
+
+def apply_logging(parsed: Any) -> None:
+    """Log level and `--logfile` into the pipeline; Locust's periodic console table only on a
+    terminal (elsewhere every stderr line is one JSON object)."""
+    global _logging_applied
+    wanted = (getattr(parsed, "loglevel", "INFO"), getattr(parsed, "logfile", None))
+    if wanted != _logging_applied:
+        configure_logging(level=wanted[0], logfile=wanted[1])
+        _logging_applied = wanted
+    if not sys.stderr.isatty():
+        parsed.only_summary = True
