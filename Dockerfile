@@ -6,11 +6,13 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY service ./service
 COPY sandbox ./sandbox
 COPY locustfiles ./locustfiles
-RUN pip install . \
+# Exact, hash-checked versions from the lock, then the project without resolving again.
+RUN pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps . \
     && useradd --create-home --uid 10001 loadgen \
     && mkdir -p /app/reports \
     && chown loadgen /app/reports

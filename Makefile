@@ -6,12 +6,17 @@ INSTALLED := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test install system-deps lint format bench dashboards clean
+# test-locust-matrix runs the exactness tests on the oldest versions pyproject admits (every
+# direct dependency at its declared minimum) and on the newest (every one at its latest).
+MATRIX_TESTS ?= tests/test_exporter_modes.py tests/test_request_tap.py tests/test_exporter_metrics.py
 
-$(INSTALLED): pyproject.toml
+.PHONY: run test install system-deps lint format bench dashboards clean lock test-locust-matrix
+
+# Exact, hash-checked versions from the lock; the project itself on top, without resolving.
+$(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(INSTALLED)
@@ -43,5 +48,19 @@ bench: install
 dashboards: install
 	$(BIN)/python grafana/generate.py
 
+# Re-pin requirements.lock and requirements-dev.lock after a change to pyproject.toml.
+lock: install
+	scripts/lock
+
+# The exporter's exactness tests on the oldest and the newest supported Locust (not in
+# `make test`: it builds two more virtualenvs).
+test-locust-matrix: install system-deps
+	for leg in lowest-direct highest; do \
+	  rm -rf .venv-$$leg && $(BIN)/uv venv -q -p $(PYTHON) .venv-$$leg && \
+	  $(BIN)/uv pip install -q --python .venv-$$leg/bin/python --resolution $$leg -e '.[dev]' && \
+	  .venv-$$leg/bin/python -c "import locust; print('$$leg: Locust', locust.__version__)" && \
+	  .venv-$$leg/bin/pytest -q $(MATRIX_TESTS) || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.csv .pytest_cache
+	rm -rf $(VENV) .venv-lowest-direct .venv-highest reports/*.html reports/*.csv .pytest_cache

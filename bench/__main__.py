@@ -2,7 +2,14 @@
 
 import sys
 
-from bench import exporter_overhead, quantile_error, sandbox_throughput, scrape_stall, week_soak
+from bench import (
+    exporter_overhead,
+    flood,
+    quantile_error,
+    sandbox_throughput,
+    scrape_stall,
+    week_soak,
+)
 
 BENCHMARKS = {
     "overhead": exporter_overhead.main,
@@ -10,6 +17,7 @@ BENCHMARKS = {
     "quantiles": quantile_error.main,
     "sandbox": sandbox_throughput.main,
     "soak": week_soak.main,
+    "flood": flood.main,
 }
 
 name = sys.argv[1] if len(sys.argv) > 1 else "all"

@@ -17,6 +17,7 @@ from service.safety import SafetyError, check_load, check_targets
 from service.service_options import ServiceOptions
 from service.service_options import add_arguments as add_service_arguments
 from service.setting_types import Number, count, port, writable_file
+from service.targets import TargetError, check_port_free
 
 PROG = "securenet-loadgen"
 # Locust's own numeric options, given bounded types (Locust takes -u -5 or a port of 99999).
@@ -34,7 +35,7 @@ LOCUST_TYPES = {
     "csv_prefix": writable_file,
 }
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_logging_applied: tuple | None = None
+_process_prepared = False
 
 
 def one_line_error(message: str) -> None:
@@ -65,8 +66,11 @@ def install(parser: Any, **_kwargs: Any) -> None:
             check(parsed)
         except ValueError as error:
             parser.error(str(error))
-        if args is None:  # Locust's own parse, in the process that will run: log as told
-            apply_logging(parsed)
+        if args is None:  # Locust's own parse, in the process that will run
+            try:
+                prepare_process(parsed)
+            except TargetError as error:
+                parser.error(str(error))
         return parsed
 
     parser.parse_args = parse_and_check
@@ -113,13 +117,17 @@ def check_web_ui(parsed: Any) -> None:
         )
 
 
-def apply_logging(parsed: Any) -> None:
-    """Log level and `--logfile` into the pipeline; Locust's periodic console table only on a
-    terminal (elsewhere every stderr line is one JSON object)."""
-    global _logging_applied
-    wanted = (getattr(parsed, "loglevel", "INFO"), getattr(parsed, "logfile", None))
-    if wanted != _logging_applied:
-        configure_logging(level=wanted[0], logfile=wanted[1])
-        _logging_applied = wanted
+def prepare_process(parsed: Any) -> None:
+    """Once per process (Locust parses again for its web UI's form): the metrics port is free,
+    then the log level and `--logfile` go into the pipeline, and Locust's periodic console
+    table prints only on a terminal (elsewhere every stderr line is one JSON object)."""
+    global _process_prepared
+    if _process_prepared:
+        return
+    if not getattr(parsed, "worker", False):  # a worker serves no /metrics
+        exporter = ExporterOptions.read(parsed)
+        check_port_free(exporter.host, exporter.port, "metrics")
+    configure_logging(level=getattr(parsed, "loglevel", "INFO"), logfile=parsed.logfile)
     if not sys.stderr.isatty():
         parsed.only_summary = True
+    _process_prepared = True

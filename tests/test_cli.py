@@ -188,3 +188,12 @@ def test_settings_come_from_the_environment_too():
         "securenet-loadgen: error: argument --shape: must be one of steady, spike, diurnal, "
         "ramp, got 'zigzag' (from SECURENET_SHAPE)\n"
     )
+
+
+def test_a_locustfile_with_a_syntax_error_is_one_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("from locust import HttpUser\n\nclass User(HttpUser:\n    pass\n")
+    done = cli("run", "--scenario", str(broken))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("securenet-loadgen: error: broken.py line 3: ")
