@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 # test-locust-matrix runs the exactness tests on the oldest versions pyproject admits (every
 # direct dependency at its declared minimum) and on the newest (every one at its latest).
-MATRIX_TESTS ?= tests/test_exporter_modes.py tests/test_request_tap.py tests/test_exporter_metrics.py
+MATRIX_TESTS ?= tests/test_exporter_modes.py tests/test_request_tap.py
 
 .PHONY: run test install system-deps lint format bench dashboards clean lock test-locust-matrix
 

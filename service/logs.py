@@ -49,8 +49,20 @@ class _Pipeline:
             logging.Formatter("[%(asctime)s] %(levelname)s/%(name)s: %(message)s")
         )
         self.handlers: list[logging.Handler] = []
+        # One handler per stream for the life of the process: a handler dropped on
+        # reconfiguration would be finalized at exit, where older gevents cannot take
+        # logging's lock ("Exception ignored in _removeHandlerRef" on stderr).
+        self._made: dict[tuple[int, bool], logging.Handler] = {}
+        self.table_handler = logging.StreamHandler(sys.stderr)
+        self.table_handler.setFormatter(logging.Formatter("%(message)s"))
 
     def handler(self, stream: TextIO, json_lines: bool) -> logging.Handler:
+        key = (id(stream), json_lines)
+        if key not in self._made:
+            self._made[key] = self._make_handler(stream, json_lines)
+        return self._made[key]
+
+    def _make_handler(self, stream: TextIO, json_lines: bool) -> logging.Handler:
         renderer = (
             structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
         )
@@ -85,8 +97,7 @@ def configure_logging(
     _pipeline.handlers = [_pipeline.handler(stream, json_lines=not stream.isatty())]
     if logfile:
         # A log file is for a machine to read: JSON lines, whatever stderr is.
-        file = open(logfile, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives with the process
-        _pipeline.handlers.append(_pipeline.handler(file, json_lines=True))
+        _pipeline.handlers.append(_pipeline.handler(_log_file(str(logfile)), json_lines=True))
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -100,6 +111,15 @@ def configure_logging(
     logging.getLogger().setLevel(level.upper())
     logging.getLogger("locust").setLevel(level.upper())
     route_stdlib_logging()
+
+
+_log_files: dict[str, TextIO] = {}
+
+
+def _log_file(path: str) -> TextIO:
+    if path not in _log_files:
+        _log_files[path] = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives with the process
+    return _log_files[path]
 
 
 def route_stdlib_logging() -> None:
@@ -116,6 +136,4 @@ def route_stdlib_logging() -> None:
     table.setLevel(logging.INFO)
     table.handlers = [_pipeline.log_reader]
     if sys.stderr.isatty():
-        plain = logging.StreamHandler(sys.stderr)
-        plain.setFormatter(logging.Formatter("%(message)s"))
-        table.handlers.append(plain)
+        table.handlers.append(_pipeline.table_handler)
