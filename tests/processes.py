@@ -176,6 +176,20 @@ def locust_totals(stats_json: Path) -> dict[tuple[str, str], tuple[int, int]]:
     }
 
 
+def run_locust_to_end(
+    *args: str, cwd: Path, env=None, timeout: int = 120
+) -> subprocess.CompletedProcess:
+    """A Locust process (`python -m locust ARGS`) run to its end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "locust", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def start_locust(locustfile: str | Path, *args: str, cwd: Path, env=None) -> subprocess.Popen:
     """A Locust process in the background; stderr kept for assertion messages."""
     return subprocess.Popen(

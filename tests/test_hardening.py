@@ -4,14 +4,12 @@ come and go, rails that hold on every path, floods, outages named by their cause
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,6 +20,7 @@ from tests.processes import (
     free_port,
     locust_totals,
     requests_by_endpoint,
+    run_locust_to_end,
     sample_values,
     scrape,
     start_locust,
@@ -31,17 +30,6 @@ from tests.processes import (
 
 TEST_LOCUSTFILES = ROOT / "tests" / "locustfiles"
 LOCUSTFILE = LOCUSTFILES / "locustfile.py"
-
-
-def run_to_end(*args: str, cwd: Path, env=None, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "locust", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def json_lines(stderr: str) -> list[dict]:
@@ -103,7 +91,7 @@ def canary():
 
 
 def test_a_task_that_logs_on_every_run_keeps_its_users_running(sandbox, tmp_path):
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(TEST_LOCUSTFILES / "chatty.py"), "--host", sandbox.url, "--headless",
         "-u", "2", "-r", "2", "-t", "5s", "--metrics-port", str(free_port()),
         "--json-file", str(tmp_path / "stats"),
@@ -228,7 +216,7 @@ def test_a_worker_stopped_past_its_master_timeout_gives_up_non_zero(sandbox, tmp
 
 def test_a_name_that_cannot_be_encoded_is_counted_by_both(tmp_path):
     final = tmp_path / "final.prom"
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(TEST_LOCUSTFILES / "synthetic.py"), "--headless", "-u", "1", "-t", "3s",
         "--metrics-port", str(free_port()), "--metrics-final-file", str(final),
         "--json-file", str(tmp_path / "stats"), cwd=tmp_path,
@@ -256,7 +244,7 @@ def test_a_name_that_cannot_be_encoded_is_counted_by_both(tmp_path):
 def test_a_target_down_is_one_reason_whatever_the_checks_say(tmp_path, user, name, reason):
     final = tmp_path / "final.prom"
     dead = f"http://127.0.0.1:{free_port()}"
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", dead, "--headless", "-u", "1",
         "-t", "3s", "--metrics-port", str(free_port()), "--metrics-final-file", str(final),
         user, cwd=tmp_path,
@@ -272,7 +260,7 @@ def test_a_target_down_is_one_reason_whatever_the_checks_say(tmp_path, user, nam
 
 def test_logfile_gets_every_line_as_json(sandbox, tmp_path):
     logfile = tmp_path / "logs" / "run.jsonl"
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(LOCUSTFILE), "--host", sandbox.url, "--headless", "-u", "1", "-t", "2s",
         "--metrics-port", str(free_port()), "--logfile", str(logfile), "HighVolumeUser",
         cwd=tmp_path,
@@ -321,7 +309,7 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
 
 def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, sandbox):
     final = tmp_path / "final.prom"
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", sandbox.url, "--headless",
         "-u", "2", "-r", "2", "-t", "3s", "--metrics-port", str(free_port()),
         "--metrics-final-file", str(final), "AbsoluteUrlUser", "FastAbsoluteUrlUser",
@@ -341,7 +329,7 @@ def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, 
 
 def test_a_password_in_the_host_reaches_no_log_line_or_report(sandbox, tmp_path):
     host = sandbox.url.replace("http://", "http://svc:pa55-in-url@")
-    done = run_to_end(
+    done = run_locust_to_end(
         "-f", str(LOCUSTFILE), "--host", host, "--headless", "-u", "1", "-t", "2s",
         "--metrics-port", str(free_port()), "--html", str(tmp_path / "report.html"),
         "HighVolumeUser", cwd=tmp_path,

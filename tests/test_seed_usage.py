@@ -6,16 +6,7 @@ import subprocess
 import sys
 
 from tests.processes import LOCUSTFILES, ROOT, free_port
-
-
-def locust(*args, cwd, timeout=60):
-    return subprocess.run(
-        [sys.executable, "-m", "locust", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from tests.processes import run_locust_to_end as locust
 
 
 def test_headless_run_with_html_report(sandbox, tmp_path):
