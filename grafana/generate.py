@@ -77,6 +77,17 @@ FIRING_ALERTS = {
     "useValueForTime": False,
     "step": "60s",
 }
+# Every change of the target's build version (loadgen_target_build_info, when the service is
+# told where to read it): a regression that starts at a deploy shows next to it.
+TARGET_DEPLOYS = {
+    **FIRING_ALERTS,
+    "name": "Target deploys",
+    "iconColor": "blue",
+    "expr": 'loadgen_target_build_info{job=~"$job"} and on(job, instance) '
+    'changes(loadgen_target_build_changed_timestamp_seconds{job=~"$job"}[2m]) > 0',
+    "titleFormat": "target deploy",
+    "textFormat": "version {{version}}",
+}
 
 
 def layout(panels: list[Panel]) -> list[dict]:
@@ -282,7 +293,7 @@ def overview() -> dict:
         "What the load generator sees of the SecureNet API.",
         panels,
         [_multi(JOB)],
-        [FIRING_ALERTS],
+        [FIRING_ALERTS, TARGET_DEPLOYS],
     )
 
 
@@ -370,7 +381,7 @@ def endpoint() -> dict:
         "One endpoint: latency distribution, status codes, failure reasons.",
         panels,
         [JOB, METHOD, ENDPOINT_VARIABLE],
-        [FIRING_ALERTS],
+        [FIRING_ALERTS, TARGET_DEPLOYS],
     )
 
 
@@ -492,7 +503,7 @@ def generator() -> dict:
         "Can the numbers be trusted? CPU, memory, event-loop lag, workers, series budget.",
         panels,
         [_multi(JOB)],
-        [FIRING_ALERTS],
+        [FIRING_ALERTS, TARGET_DEPLOYS],
     )
 
 
@@ -530,7 +541,7 @@ def regression() -> dict:
         "Each endpoint this week against the same time last week, with latency alerts.",
         panels,
         [JOB, METHOD, ENDPOINT_VARIABLE],
-        [regressions],
+        [regressions, TARGET_DEPLOYS],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sandbox.config import SandboxConfig
-from sandbox.middleware import BodyLimit, FaultInjection
+from sandbox.middleware import BodyLimit, BuildVersion, FaultInjection
 from sandbox.routes import admin, auth, automation, control, scans, threats, workspace
 from sandbox.server_metrics import ServerMetrics
 from sandbox.state import SandboxState
@@ -26,4 +26,5 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.add_middleware(FaultInjection, board=state.faults, exempt_prefix=control.CONTROL_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
     app.add_middleware(ServerMetrics, board=state.faults)
+    app.add_middleware(BuildVersion, state=state)
     return app

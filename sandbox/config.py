@@ -31,6 +31,9 @@ class SandboxConfig:
     scan_queued_s: float = 1.0
     scan_running_s: float = 4.0
     max_body_bytes: int = 1024 * 1024
+    # The build identity it reports (X-Build-Version on every response, GET /api/version);
+    # changed at runtime through the control plane to stage a deploy.
+    version: str = "1.0.0"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -60,4 +63,17 @@ class SandboxConfig:
         for name in ("token_secret", "api_key", "admin_key"):
             if not getattr(self, name):
                 raise ConfigError(f"SANDBOX_{name.upper()} must not be empty")
+        check_version(self.version)
         return self
+
+
+MAX_VERSION_LENGTH = 64
+
+
+def check_version(version: str) -> str:
+    """A build version: short printable ASCII (it ends up in a response header)."""
+    if not version or len(version) > MAX_VERSION_LENGTH or not version.isascii():
+        raise ConfigError(f"a version is 1-{MAX_VERSION_LENGTH} ASCII characters, got {version!r}")
+    if not version.isprintable():
+        raise ConfigError(f"a version has no control characters, got {version!r}")
+    return version

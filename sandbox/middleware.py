@@ -95,3 +95,32 @@ class FaultInjection:
                     )
                     return
         await self.app(scope, receive, send)
+
+
+VERSION_HEADER = b"x-build-version"
+
+
+class BuildVersion:
+    """Every response names the build that answered it (`X-Build-Version`), as many real
+    APIs do: the version is read per response, so a change through the control plane shows
+    at once."""
+
+    def __init__(self, app, state) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_version(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", []),
+                    (VERSION_HEADER, self.state.version.encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)

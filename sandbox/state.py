@@ -27,6 +27,7 @@ class SandboxState:
 
     def __post_init__(self) -> None:
         config = self.config
+        self.version = config.version
         self.signer = TokenSigner(config.token_secret, config.token_ttl_s)
         self.faults = FaultBoard()
         self.scan_limiter = ScanRateLimiter(config.scan_burst, config.scan_rate_per_s)

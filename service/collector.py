@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,8 @@ class LoadgenCollector:
         self.info = info
         self.local_health = local_health
         self.worker_health = worker_health
+        # Further families computed at scrape time by other parts (the target's build).
+        self.sources: list[Callable[[], Iterable[Family]]] = []
         self.last_scrape_s = 0.0
 
     def collect(self) -> Iterator[Family]:
@@ -114,6 +116,8 @@ class LoadgenCollector:
         yield from self._generator_health()
         yield from self._runner()
         yield from self._self_metrics()
+        for source in self.sources:
+            yield from source()
         self.last_scrape_s = time.perf_counter() - started
 
     def _custom_values(self) -> Iterator[Family]:

@@ -27,6 +27,7 @@ from service.retention import StatsRetention
 from service.safety import cap_runner, check_targets
 from service.service_options import ServiceOptions
 from service.shapes import make_shape
+from service.target_build import TargetBuild
 
 RETENTION_INTERVAL_S = 10.0
 
@@ -62,6 +63,10 @@ def on_init(environment: Any, **_kwargs: Any) -> None:
         shape = make_shape(options.shape, options.shape_settings)
         shape.runner = runner
         environment.shape_class = shape
+    if options.target_build.configured:
+        target_build = TargetBuild(options.target_build, lambda: environment.host)
+        exporter.collector.sources.append(target_build.families)
+        target_build.start()
     probes = Probes(environment, exporter.store, options.ready_window_s)
     exporter.server.routes["/healthz"] = probes.healthz
     exporter.server.routes["/readyz"] = probes.readyz

@@ -96,7 +96,9 @@ def check(parsed: Any) -> None:
     if getattr(parsed, "web_host", "") is None:
         parsed.web_host = exporter.bind_address
     if not getattr(parsed, "worker", False):  # a worker's target and users come from its master
-        check_targets(service.allowlist, [getattr(parsed, "host", None)])
+        version_url = service.target_build.url
+        absolute = [version_url] if "://" in version_url else []
+        check_targets(service.allowlist, [getattr(parsed, "host", None), *absolute])
         check_load(
             getattr(parsed, "num_users", None),
             getattr(parsed, "spawn_rate", None),

@@ -11,6 +11,7 @@ from service.flag_table import Flag, add_flags, read_flags
 from service.safety import DEFAULT_ALLOWED_HOSTS, Allowlist
 from service.setting_types import Choice, Number, count, seconds, text
 from service.shapes import SHAPES, ShapeSettings
+from service.target_build import BuildSource
 
 FLAGS = (
     Flag("--shape", "SECURENET_SHAPE", Choice(*SHAPES), "",
@@ -43,6 +44,14 @@ FLAGS = (
          "entries of Locust's 5 s stats history kept for its charts (720: one hour)"),
     Flag("--max-error-entries", "SECURENET_MAX_ERROR_ENTRIES", count(maximum=100_000), 200,
          "distinct error messages Locust keeps; further ones fold per endpoint"),
+    Flag("--target-version-header", "SECURENET_TARGET_VERSION_HEADER", text, "",
+         "response header with the target's build version, e.g. X-Build-Version (default: off)"),
+    Flag("--target-version-url", "SECURENET_TARGET_VERSION_URL", text, "",
+         "path on the target (or URL) answering its version: JSON, or the header above"),
+    Flag("--target-version-field", "SECURENET_TARGET_VERSION_FIELD", text, "version",
+         "field of that JSON answer holding the version (dotted: build.version)"),
+    Flag("--target-version-interval", "SECURENET_TARGET_VERSION_INTERVAL",
+         seconds(maximum=86_400), 60.0, "seconds between reads of the target's version"),
     Flag("--master-heartbeat-timeout", "SECURENET_MASTER_HEARTBEAT_TIMEOUT",
          Number(float, 2, 60, what="a number of seconds"), 15.0,
          "a worker whose master has not answered for this long exits with status 1"),
@@ -67,6 +76,7 @@ class ServiceOptions:
     history_keep: int
     max_error_entries: int
     master_heartbeat_timeout_s: float
+    target_build: BuildSource
 
     @classmethod
     def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ServiceOptions:
@@ -102,4 +112,10 @@ class ServiceOptions:
             history_keep=v["history_keep"],
             max_error_entries=v["max_error_entries"],
             master_heartbeat_timeout_s=v["master_heartbeat_timeout"],
+            target_build=BuildSource(
+                header=v["target_version_header"].strip(),
+                url=v["target_version_url"].strip(),
+                field=v["target_version_field"].strip() or "version",
+                interval_s=v["target_version_interval"],
+            ),
         )

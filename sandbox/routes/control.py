@@ -6,7 +6,9 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import BaseModel
 
+from sandbox.config import ConfigError, check_version
 from sandbox.faults import FaultRule
 from sandbox.routes.deps import State
 
@@ -51,3 +53,17 @@ async def clear_faults(
     elif not state.faults.remove(path_prefix):
         raise HTTPException(404, f"no fault rule for {path_prefix!r}")
     return {"rules": [r.model_dump() for r in state.faults.rules]}
+
+
+class Version(BaseModel):
+    version: str
+
+
+@guarded.put("/version")
+async def set_version(body: Version, state: State) -> dict:
+    """Stage a deploy: the build version the API reports from now on."""
+    try:
+        state.version = check_version(body.version)
+    except ConfigError as error:
+        raise HTTPException(422, str(error)) from None
+    return {"version": state.version}

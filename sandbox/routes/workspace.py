@@ -67,6 +67,12 @@ def _summary(state: SandboxState, tenant: str) -> dict:
     }
 
 
+@router.get("/api/version")
+async def version(state: State) -> dict:
+    """The build identity of the API, as a deploy pipeline and the load generator read it."""
+    return {"version": state.version}
+
+
 @router.get("/api/dashboard")
 async def dashboard(state: State, caller: Caller, tenant_id: TenantId = None) -> dict:
     return _summary(state, resolve_tenant(state, caller, tenant_id))
