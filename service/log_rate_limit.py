@@ -48,8 +48,11 @@ class RateLimiter:
 
 def _kind(event_dict: MutableMapping) -> tuple:
     """Lines of one kind: same logger, level and message template (a stdlib record's format
-    string, not its formatted text, which may hold ids)."""
+    string, not its formatted text, which may hold ids; a structlog event's name)."""
     record = event_dict.get("_record")
     if record is not None:
-        return (record.name, record.levelno, str(record.msg)[:200])
+        # structlog's own events arrive as a record whose msg is the event dict: its template
+        # is the event name, not the dict (whose values differ from line to line).
+        template = record.msg.get("event") if isinstance(record.msg, dict) else record.msg
+        return (record.name, record.levelno, str(template)[:200])
     return (event_dict.get("logger"), event_dict.get("level"), str(event_dict.get("event"))[:200])

@@ -95,3 +95,24 @@ def test_rate_limiter_keys_stdlib_records_by_their_template_not_their_text():
 @pytest.mark.parametrize("key", ["token", "admin_password", "X-API-Key", "cookie"])
 def test_redaction_covers_the_usual_secret_names(key):
     assert Redactor()(None, "info", {"event": "e", key: "v"})[key] == REDACTED
+
+
+def test_a_dropped_line_never_raises_into_the_code_that_logged_it():
+    import io
+    import json
+    import logging
+
+    import structlog
+
+    from service.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    try:
+        for n in range(200):  # far past the burst, from a stdlib logger and from structlog
+            logging.getLogger("locust.main").info("Waiting for workers, %s of 2", n)
+            structlog.get_logger("securenet.test").warning("storm", n=n)
+    finally:
+        configure_logging()  # back to stderr for the rest of the session
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert 0 < len(lines) <= 20  # rate-limited, every line one JSON object
