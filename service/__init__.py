@@ -5,6 +5,8 @@ Importing this package plugs the service into Locust: the Prometheus exporter (f
 logging. The locustfiles stay user behaviour only.
 """
 
+from functools import partial
+
 from locust import events
 
 from service.auth import BearerAuth
@@ -16,7 +18,7 @@ from service.preflight import install as install_preflight
 
 credentials = Credentials.from_env()
 configure_logging(secret_values=credentials.secret_values())
-events.init_command_line_parser.add_listener(install_preflight)
-events.init.add_listener(on_init)
+events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
+events.init.add_listener(partial(on_init, credentials=credentials))
 
 __all__ = ["BearerAuth", "Credentials", "credentials", "record_threats_found", "record_value"]

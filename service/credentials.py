@@ -14,7 +14,7 @@ def _secret(default: str):
 
 @dataclass(frozen=True)
 class Credentials:
-    """Passwords per seed account family and the automation API key.
+    """Passwords per seed account family, the automation API key, the web UI's password.
 
     Each comes from `SECURENET_<NAME>` (e.g. SECURENET_USER_PASSWORD, SECURENET_API_KEY).
     """
@@ -26,6 +26,8 @@ class Credentials:
     admin_role_password: str = _secret("admin_pass")  # admin_N
     viewer_password: str = _secret("viewer_pass")
     api_key: str = _secret("automated_system_key")
+    # The web UI's operator password (--web-login); no default: none is safe beyond a sandbox.
+    web_password: str = _secret("")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:

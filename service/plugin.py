@@ -12,7 +12,9 @@ from typing import Any
 from locust.runners import MasterRunner, WorkerRunner
 
 from service import exporter as exporter_module
+from service import web_auth
 from service.activity_log import ActivityLog
+from service.credentials import Credentials
 from service.exporter import Exporter
 from service.exporter_options import ExporterOptions
 from service.host_guard import HostGuard
@@ -32,8 +34,8 @@ from service.target_build import TargetBuild
 RETENTION_INTERVAL_S = 10.0
 
 
-def on_init(environment: Any, **_kwargs: Any) -> None:
-    """Listener of Locust's init event."""
+def on_init(environment: Any, credentials: Credentials, web_ui: Any = None, **_kwargs: Any) -> None:
+    """Listener of Locust's init event (bound to the credentials read at import)."""
     route_stdlib_logging()
     parsed = environment.parsed_options
     runner = environment.runner
@@ -58,6 +60,8 @@ def on_init(environment: Any, **_kwargs: Any) -> None:
         MasterLink(environment, options.master_heartbeat_timeout_s).attach()
         return
     cap_runner(runner, options.max_users, options.max_spawn_rate)
+    if web_ui is not None and getattr(parsed, "web_login", False):
+        web_auth.install(web_ui, credentials.web_password)
     environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
     if options.shape:
         shape = make_shape(options.shape, options.shape_settings)

@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any
 
+from service.credentials import Credentials
 from service.exporter_options import ExporterOptions
 from service.exporter_options import add_arguments as add_exporter_arguments
 from service.logs import configure_logging
@@ -44,9 +45,10 @@ def one_line_error(message: str) -> None:
     raise SystemExit(2)
 
 
-def install(parser: Any, **_kwargs: Any) -> None:
-    """Listener of Locust's init_command_line_parser event: our flags, typed Locust flags,
-    the service's defaults, one-line errors, and the checks after every parse."""
+def install(parser: Any, credentials: Credentials, **_kwargs: Any) -> None:
+    """Listener of Locust's init_command_line_parser event (bound to the credentials read at
+    import): our flags, typed Locust flags, the service's defaults, one-line errors, and the
+    checks after every parse."""
     add_exporter_arguments(parser)
     add_service_arguments(parser)
     for action in parser._actions:
@@ -63,7 +65,7 @@ def install(parser: Any, **_kwargs: Any) -> None:
     def parse_and_check(args: Any = None, namespace: Any = None) -> Any:
         parsed = parse_args(args, namespace)
         try:
-            check(parsed)
+            check(parsed, credentials)
         except ValueError as error:
             parser.error(str(error))
         if args is None:  # Locust's own parse, in the process that will run
@@ -88,7 +90,7 @@ def name_the_source(parser: Any, message: str) -> str:
     return message
 
 
-def check(parsed: Any) -> None:
+def check(parsed: Any, credentials: Credentials) -> None:
     """Every check across settings; raises ValueError naming the bad value. Also settles the
     web UI's address, which defaults to --bind-address."""
     service = ServiceOptions.read(parsed)
@@ -105,18 +107,23 @@ def check(parsed: Any) -> None:
             service.max_users,
             service.max_spawn_rate,
         )
-        check_web_ui(parsed)
+        check_web_ui(parsed, credentials)
 
 
-def check_web_ui(parsed: Any) -> None:
+def check_web_ui(parsed: Any, credentials: Credentials) -> None:
     headless = getattr(parsed, "headless", True) and not getattr(parsed, "headful", False)
     serves_ui = not headless and not getattr(parsed, "worker", False)
     host = getattr(parsed, "web_host", "127.0.0.1")
-    if serves_ui and host not in LOOPBACK_HOSTS and not getattr(parsed, "web_login", False):
+    if not serves_ui:
+        return
+    login = getattr(parsed, "web_login", False)
+    if host not in LOOPBACK_HOSTS and not login:
         raise SafetyError(
             f"the web UI would listen on {host or 'every interface'} without authentication: "
-            "add --web-login, or keep --web-host on 127.0.0.1"
+            "add --web-login (and SECURENET_WEB_PASSWORD), or keep --web-host on 127.0.0.1"
         )
+    if login and not credentials.web_password:
+        raise SafetyError("--web-login needs the operator's password in SECURENET_WEB_PASSWORD")
 
 
 def prepare_process(parsed: Any) -> None:

@@ -61,6 +61,7 @@ def port_is_free(port: int) -> bool:
         (["--logfile", "/proc/x/y.log"], "--logfile: cannot write"),
         (["--html", "/proc/x/y.html"], "--html: cannot write"),
         (["--web", "--web-host", "0.0.0.0"], "without authentication: add --web-login"),
+        (["--web", "--web-host", "0.0.0.0", "--web-login"], "needs the operator's password"),
         (["-u", "5000"], "--users 5000 is above the limit 1000"),
         (["-r", "500"], "--spawn-rate 500 is above the limit 100"),
         (["--host", "https://api.example.com"], "not in the allowed hosts"),

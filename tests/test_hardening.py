@@ -319,6 +319,39 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
         stop_process(process)
 
 
+def test_the_web_ui_beyond_loopback_needs_the_operators_password(sandbox, tmp_path):
+    web_port, metrics_port = free_port(), free_port()
+    process = start_locust(
+        LOCUSTFILE, "--host", sandbox.url, "--web-host", "127.0.0.2", "--web-port", str(web_port),
+        "--web-login", "--metrics-port", str(metrics_port), "HighVolumeUser", cwd=tmp_path,
+        env={"SECURENET_WEB_PASSWORD": "op-pa55word"},
+    )  # fmt: skip
+    web = f"http://127.0.0.2:{web_port}"
+    swarm = {"user_count": 2, "spawn_rate": 2}
+    try:
+        wait_until(lambda: _answers(f"{web}/login"), 20, "the login page")
+        browser = requests.Session()
+        refused = browser.post(f"{web}/swarm", data=swarm, timeout=5, allow_redirects=False)
+        assert refused.status_code in (302, 401) and "/login" in refused.headers.get(
+            "Location", "/login"
+        )
+        wrong = {"username": "operator", "password": "guess"}
+        browser.post(f"{web}/login_submit", data=wrong, timeout=5)
+        assert (
+            browser.post(f"{web}/swarm", data=swarm, timeout=5, allow_redirects=False).status_code
+            != 200
+        )
+        time.sleep(2)
+        assert users_exported(metrics_port) == 0
+        right = {"username": "operator", "password": "op-pa55word"}
+        browser.post(f"{web}/login_submit", data=right, timeout=5)
+        assert browser.post(f"{web}/swarm", data=swarm, timeout=5).json()["success"]
+        wait_until(lambda: users_exported(metrics_port) == 2, 20, "users started by the operator")
+    finally:
+        stop_process(process)
+    assert "op-pa55word" not in process.stderr.read()
+
+
 def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, sandbox):
     final = tmp_path / "final.prom"
     done = run_locust_to_end(
