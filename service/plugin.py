@@ -36,7 +36,7 @@ RETENTION_INTERVAL_S = 10.0
 
 def on_init(environment: Any, credentials: Credentials, web_ui: Any = None, **_kwargs: Any) -> None:
     """Listener of Locust's init event (bound to the credentials read at import)."""
-    route_stdlib_logging()
+    route_stdlib_logging()  # again, in case a config turned Locust's own log set-up back on
     parsed = environment.parsed_options
     runner = environment.runner
     is_worker = isinstance(runner, WorkerRunner)
