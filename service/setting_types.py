@@ -35,8 +35,7 @@ class Number:
 
     def __call__(self, raw: Any) -> int | float:
         value = self._parse(raw)
-        low_ok = value > self.minimum if self.above else value >= self.minimum
-        if not (low_ok and value <= self.maximum):
+        if not self.accepts(value):
             raise ArgumentTypeError(f"must be {self.describe()}, got {raw!r}")
         return value
 
@@ -59,7 +58,7 @@ class Number:
         return f"{self.what} {low} and <= {_plain(self.maximum)}"
 
     def accepts(self, value: float) -> bool:
-        """Whether a finite value lies in range (for the table-driven tests' oracle)."""
+        """Whether a finite value lies in range (also the table-driven tests' oracle)."""
         low_ok = value > self.minimum if self.above else value >= self.minimum
         if self.kind is int and value != int(value):
             return False
