@@ -508,7 +508,7 @@ def generator() -> dict:
 
 
 def regression() -> dict:
-    p95 = f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{ENDPOINT}}}"
+    test = "job_method_name:loadgen_latency_above_baseline_p95"
     panels = [
         week_over_week(
             "p95", "job_method_name:loadgen_request_duration_seconds:p95_rate5m", "s", 12
@@ -517,28 +517,42 @@ def regression() -> dict:
             "p99", "job_method_name:loadgen_request_duration_seconds:p99_rate5m", "s", 12
         ),
         Panel(
-            "p95 change vs last week",
+            "Slower than the baseline's p95: z-score (alert above the line)",
             [
-                Query(f"{p95} / ({p95} offset 1w)", "ratio", may_be_empty=True),
-                Query("loadgen:regression_factor:ratio", "alert factor"),
+                Query(f"{test}:z5m{{{ENDPOINT}}}", "5 min", may_be_empty=True),
+                Query(f"{test}:z30m{{{ENDPOINT}}}", "30 min", may_be_empty=True),
+                Query("loadgen:regression_z:threshold", "threshold"),
             ],
-            unit="percentunit",
-            width=8,
+            unit="none",
+            width=12,
         ),
-        week_over_week("Requests/s", "job_method_name:loadgen_requests:rate5m", "reqps", 8),
+        Panel(
+            "Share slower than the baseline's p95, times the usual 5%",
+            [
+                Query(f"{test}:lift5m{{{ENDPOINT}}}", "5 min", may_be_empty=True),
+                Query(f"{test}:lift30m{{{ENDPOINT}}}", "30 min", may_be_empty=True),
+                Query("loadgen:regression_latency_lift:ratio", "threshold"),
+            ],
+            unit="none",
+            width=12,
+        ),
+        week_over_week("Requests/s", "job_method_name:loadgen_requests:rate5m", "reqps", 12),
         week_over_week(
-            "Error ratio", "job_method_name:loadgen_request_failures:ratio_rate5m", "percentunit", 8
+            "Error ratio",
+            "job_method_name:loadgen_request_failures:ratio_rate5m",
+            "percentunit",
+            12,
         ),
     ]
     regressions = {
         **FIRING_ALERTS,
-        "name": "Latency alerts",
-        "expr": 'ALERTS{alertstate="firing", alertname=~"LoadgenLatency.*", job="$job", name="$endpoint"}',
+        "name": "Regression alerts",
+        "expr": 'ALERTS{alertstate="firing", alertname=~"Loadgen.*(Regression|ThroughputDrop)", job="$job", name="$endpoint"}',
     }
     return dashboard(
         "securenet-regression",
         "SecureNet load: regressions",
-        "Each endpoint this week against the same time last week, with latency alerts.",
+        "Each endpoint against the same time last week, and the regression tests against its seasonal baseline.",
         panels,
         [JOB, METHOD, ENDPOINT_VARIABLE],
         [regressions, TARGET_DEPLOYS],

@@ -31,6 +31,7 @@ class AlertLogger(BaseHTTPRequestHandler):
                     severity=labels.get("severity"),
                     labels=labels,
                     summary=alert.get("annotations", {}).get("summary"),
+                    deploy=alert.get("annotations", {}).get("deploy"),
                     aggregated=True,  # Alertmanager already groups and rate-limits
                 )
         except (ValueError, AttributeError) as error:
