@@ -1,0 +1,150 @@
+"""`make bench ARGS=regression`: what the shipped regression alerts detect, how fast, and how
+often they are wrong, against today's rules before them (`baseline_rules/`), on weeks of
+synthetic history replayed by a real Prometheus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from bench.regression import history, replay, scoring
+from bench.regression.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+RULE_SETS = {
+    "before: week-over-week": ROOT / "bench" / "regression" / "baseline_rules",
+    "now: seasonal, count-aware": ROOT / "prometheus" / "rules",
+}
+# Groups without their own interval (Prometheus evaluates them every 15 s) are replayed every
+# 5 minutes: 20x fewer queries over 3 weeks; only the timing of their `for:` gets coarser.
+DEFAULT_INTERVAL_S = 300
+
+
+def _latency_bounds(quantile_error: float) -> tuple[float, ...]:
+    # In a child process: importing `service` imports Locust, which patches the standard library.
+    code = (
+        "from service.buckets import latency_layout; "
+        f"print(list(latency_layout({quantile_error}).bounds))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    return tuple(json.loads(output))
+
+
+def _import_history(plan: Plan, raw: Path, workdir: Path) -> dict[str, list[history.Trial]]:
+    """Generate and import the history in two shards at once (one per core)."""
+    began = time.perf_counter()
+    fields = json.dumps({k: v for k, v in asdict(plan).items()})
+    bounds = json.dumps(_latency_bounds(plan.quantile_error))
+
+    def shard(number: int) -> None:
+        files = subprocess.run(
+            [sys.executable, "-m", "bench.regression.history", fields, bounds, str(workdir),
+             str(number), "2"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+        for path in files:
+            subprocess.run(
+                ["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                 "--max-block-duration=10000h", path, str(raw)],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            Path(path).unlink()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(shard, range(2)))
+    endpoints = history.endpoints(plan)
+    print(f"history: {len(endpoints)} endpoints x {plan.days} days at {plan.step_s} s, "
+          f"generated and imported in {time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
+    return {e.job: e.trials for e in endpoints}
+
+
+def evaluate(
+    name: str, rules_dir: Path, plan: Plan, raw: Path, workdir: Path, keep: Path | None = None
+) -> list[replay.Episode]:
+    began = time.perf_counter()
+    rules = replay.load_rules(sorted(rules_dir.glob("*.yml")), DEFAULT_INTERVAL_S)
+    alerts = [rule for rule in rules if rule.alert and scoring.family_of(rule.name)]
+    server = replay.Prometheus(workdir)
+    shutil.copytree(
+        raw, server.data, copy_function=lambda s, d: Path(d).hardlink_to(s), dirs_exist_ok=True
+    )
+    server.start()
+    try:
+        layers = replay.layers(rules, alerts)
+        for layer in layers:
+            replay.backfill(server, layer, plan.start, plan.end)
+        with ThreadPoolExecutor(2) as pool:
+            answers = pool.map(lambda a: replay.episodes(server, a, plan.start, plan.end), alerts)
+            fired = [episode for episodes in answers for episode in episodes]
+    finally:
+        server.stop()
+    print(f"{name}: {sum(map(len, layers))} recording rules in {len(layers)} layers, "
+          f"{len(alerts)} alerts, replayed in {time.perf_counter() - began:.0f} s "
+          f"({server.query_seconds:.0f} s in queries)", flush=True)  # fmt: skip
+    if keep is not None:
+        shutil.move(str(workdir), keep / workdir.name)
+    else:
+        shutil.rmtree(workdir)
+    return fired
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench regression", description=__doc__)
+    parser.add_argument("--seed", type=int, default=Plan.seed)
+    parser.add_argument("--days", type=int, default=Plan.days)
+    parser.add_argument("--endpoints-per-rate", type=int, default=Plan.endpoints_per_rate)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--only", choices=["before", "now"], help="replay one rule set")
+    parser.add_argument("--explain", action="store_true", help="list every false alarm")
+    parser.add_argument("--keep", type=Path, help="keep the replayed TSDBs in this folder")
+    args = parser.parse_args(argv)
+    if args.days < 10:
+        parser.error("--days must be at least 10: the rules look back 8 days")
+    plan = replace(
+        Plan(), seed=args.seed, days=args.days, endpoints_per_rate=args.endpoints_per_rate
+    )
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-regression-") as folder:
+        workdir = Path(folder)
+        raw = workdir / "raw"
+        jobs = _import_history(plan, raw, workdir)
+        scores = []
+        for name, rules_dir in RULE_SETS.items():
+            if args.only and not name.startswith(args.only):
+                continue
+            fired = evaluate(name, rules_dir, plan, raw, workdir / name.split(":")[0], args.keep)
+            scores.append(scoring.score(name, plan, jobs, fired))
+    print()
+    print(scoring.table(scores, plan))
+    if args.explain:
+        for s in scores:
+            for e in s.false_alarm_episodes:
+                labels = dict(e.labels)
+                near = min(jobs[labels["job"]], key=lambda t: abs(t.start - e.fired))
+                print(
+                    f"false alarm: {e.alert} {labels.get('job')} {labels.get('name')} "
+                    f"at day {(e.fired - plan.start) / 86400:.2f} "
+                    f"for {(e.resolved - e.fired) / 60:.0f} min; nearest regression "
+                    f"{near.condition.name} from {(near.start - e.fired) / 3600:+.1f} h"
+                )
+    print(f"\n(seed {plan.seed}, {plan.days} days, {sum(map(len, jobs.values()))} regressions, "
+          f"{time.perf_counter() - began:.0f} s)")  # fmt: skip
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"plan": {k: v for k, v in asdict(plan).items() if k != "end"},
+                 "rule_sets": [asdict(s) | {"false_alarms_per_endpoint_week":
+                                            s.false_alarms_per_endpoint_week} for s in scores]},
+                indent=2,
+            )
+        )  # fmt: skip
