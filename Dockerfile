@@ -10,6 +10,8 @@ COPY pyproject.toml README.md requirements.lock ./
 COPY service ./service
 COPY sandbox ./sandbox
 COPY locustfiles ./locustfiles
+# The regression thresholds, for `compare` without a Prometheus.
+COPY prometheus/rules/loadgen_slo.yml ./prometheus/rules/
 # Exact, hash-checked versions from the lock, then the project without resolving again.
 RUN pip install --require-hashes -r requirements.lock \
     && pip install --no-deps . \

@@ -1,4 +1,5 @@
-"""Command line of the service: `securenet-loadgen run` starts continuous load with Locust."""
+"""Command line of the service: `securenet-loadgen run` starts continuous load with Locust;
+`securenet-loadgen compare` gives a regression verdict (service.compare)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--web", action="store_true", help="serve Locust's web UI instead of headless")
     run.add_argument("--web-port", type=port(), default=8089)
     run.error = one_line_usage_error
+    commands.add_parser(
+        "compare",
+        add_help=False,
+        help="regression verdict for a pipeline: exit 0 (none), 1 (regression), 2 (cannot tell)",
+    )
     return parser
 
 
@@ -192,6 +198,10 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "compare":
+        from service import compare  # only this command needs it
+
+        return compare.main(argv[1:])
     if not argv or argv[0] != "run":
         build_parser().parse_args(argv)  # prints usage or help and exits
     try:
