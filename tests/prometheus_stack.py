@@ -22,26 +22,39 @@ import yaml
 
 from tests.processes import ROOT, free_port, stop_process, wait_until
 
-UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_RANGE = re.compile(r"\[(\d+[smhdwy])(:\d+[smhdwy])?\]")
-_OFFSET = re.compile(r"\boffset (\d+[smhdwy])")
+UNITS_MS = {
+    "ms": 1,
+    "s": 1000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+    "w": 604_800_000,
+    "y": 31_536_000_000,
+}
+_DURATION = r"(?:\d+(?:ms|[smhdwy]))+"
+_RANGE = re.compile(rf"\[({_DURATION})(?::({_DURATION}))?\]")
+_OFFSET = re.compile(rf"\boffset ({_DURATION})")
+_KEYED = re.compile(rf"^(\s+(?:for|interval): )({_DURATION})$", re.MULTILINE)
 
 
 def _compressed(duration: str, factor: float) -> str:
-    seconds = int(duration[:-1]) * UNITS_S[duration[-1]]
-    return f"{max(1, round(seconds / factor))}s"
+    milliseconds = sum(
+        int(number) * UNITS_MS[unit] for number, unit in re.findall(r"(\d+)(ms|[smhdwy])", duration)
+    )
+    return f"{max(1, round(milliseconds / factor))}ms"
 
 
 def compress_rules(text: str, factor: float) -> str:
-    """Every duration of a rule file divided by `factor`."""
-    text = _RANGE.sub(lambda m: f"[{_compressed(m.group(1), factor)}]", text)
+    """Every duration of a rule file (range windows, subquery steps, offsets, `for`, group
+    intervals) divided by `factor`."""
+
+    def window(match: re.Match) -> str:
+        step = f":{_compressed(match.group(2), factor)}" if match.group(2) else ""
+        return f"[{_compressed(match.group(1), factor)}{step}]"
+
+    text = _RANGE.sub(window, text)
     text = _OFFSET.sub(lambda m: f"offset {_compressed(m.group(1), factor)}", text)
-    return re.sub(
-        r"^(\s+for: )(\d+[smhdwy])$",
-        lambda m: m.group(1) + _compressed(m.group(2), factor),
-        text,
-        flags=re.MULTILINE,
-    )
+    return _KEYED.sub(lambda m: m.group(1) + _compressed(m.group(2), factor), text)
 
 
 @dataclass
@@ -102,6 +115,7 @@ class PrometheusStack:
     sandbox_port: int
     webhook_port: int
     factor: float = 20.0
+    scrape_interval: str = "1s"
     prometheus_port: int = field(default_factory=free_port)
     alertmanager_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -112,9 +126,9 @@ class PrometheusStack:
 
     def write_config(self) -> Path:
         config = yaml.safe_load((ROOT / "prometheus.yml").read_text())
-        config["global"]["scrape_interval"] = "1s"
+        config["global"]["scrape_interval"] = self.scrape_interval
         config["global"]["evaluation_interval"] = "1s"
-        config["global"]["scrape_timeout"] = "1s"
+        config["global"]["scrape_timeout"] = self.scrape_interval
         rules = self.workdir / "prometheus" / "rules"
         rules.mkdir(parents=True)
         for rule_file in (ROOT / "prometheus" / "rules").glob("*.yml"):

@@ -69,9 +69,11 @@ def test_the_compressed_test_copy_of_the_rules_is_valid(tmp_path):
         copy.write_text(compress_rules(rule_file.read_text(), 20))
         done = tool("promtool", "check", "rules", str(copy))
         assert done.returncode == 0, done.stdout + done.stderr
-    assert "[15s]" in (tmp_path / "loadgen_recording.yml").read_text()  # 5m / 20
-    assert "offset 8h24m" not in (tmp_path / "loadgen_alerts.yml").read_text()
-    assert "offset 30240s" in (tmp_path / "loadgen_alerts.yml").read_text()  # 1w / 20
+    assert "[15000ms]" in (tmp_path / "loadgen_recording.yml").read_text()  # 5m / 20
+    regression = (tmp_path / "loadgen_regression.yml").read_text()
+    assert "offset 4140000ms" in regression  # 23h / 20
+    assert "[4320000ms:90000ms]" in regression  # a subquery's range and step, 1d:30m / 20
+    assert "interval: 3000ms" in regression and "for: 30000ms" in regression  # 1m, 10m / 20
 
 
 def test_alerts_reach_the_webhook_on_real_servers(sandbox, tmp_path):
