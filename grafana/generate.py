@@ -520,7 +520,7 @@ def regression() -> dict:
             "Slower than the baseline's p95: z-score (alert above the line)",
             [
                 Query(f"{test}:z5m{{{ENDPOINT}}}", "5 min", may_be_empty=True),
-                Query(f"{test}:z30m{{{ENDPOINT}}}", "30 min", may_be_empty=True),
+                Query(f"{test}:z20m{{{ENDPOINT}}}", "20 min", may_be_empty=True),
                 Query("loadgen:regression_z:threshold", "threshold"),
             ],
             unit="none",
@@ -530,7 +530,7 @@ def regression() -> dict:
             "Share slower than the baseline's p95, times the usual 5%",
             [
                 Query(f"{test}:lift5m{{{ENDPOINT}}}", "5 min", may_be_empty=True),
-                Query(f"{test}:lift30m{{{ENDPOINT}}}", "30 min", may_be_empty=True),
+                Query(f"{test}:lift20m{{{ENDPOINT}}}", "20 min (capped)", may_be_empty=True),
                 Query("loadgen:regression_latency_lift:ratio", "threshold"),
             ],
             unit="none",

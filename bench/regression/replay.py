@@ -187,10 +187,16 @@ def _record(url: str, rule: Rule, start: int, end: int, path: Path) -> float:
     """Write the rule's history as OpenMetrics; the seconds it took."""
     began = time.perf_counter()
     first = start - start % rule.interval_s + rule.interval_s
+    # The recorded name replaces __name__, as the rule manager does: series that differed only
+    # in it (`a < b or b`) become one, their samples merged in time.
+    series: dict[str, list] = {}
+    for labels, values in range_query(url, rule.expr, first, end, rule.interval_s):
+        series.setdefault(_openmetrics_labels(labels), []).extend(values)
     with path.open("w") as out:
         out.write(f"# TYPE {rule.name} gauge\n")
-        for labels, values in range_query(url, rule.expr, first, end, rule.interval_s):
-            prefix = f"{rule.name}{{{_openmetrics_labels(labels)}}} "
+        for labels, values in series.items():
+            prefix = f"{rule.name}{{{labels}}} "
+            values.sort(key=lambda point: point[0])
             out.write("".join(f"{prefix}{v} {t}\n" for t, v in values))
         out.write("# EOF\n")
     return time.perf_counter() - began
@@ -232,11 +238,16 @@ def episodes(server: Prometheus, alert: Rule, start: int, end: int) -> list[Epis
     ends the run."""
     step = alert.interval_s
     first = start - start % step + step
-    result = []
+    # An alert's labels are the expression's without __name__: series that differ only in it
+    # (the two sides of an `or`) are one alert.
+    present: dict[tuple, set] = {}
     for labels, values in server.range_query(alert.expr, first, end, step):
         key = tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+        present.setdefault(key, set()).update(t for t, _ in values)
+    result = []
+    for key, times in present.items():
         active_since = fired = previous = None
-        for t, _ in values:
+        for t in sorted(times):
             if previous is None or t - previous > step:
                 if fired is not None:
                     result.append(Episode(alert.name, key, fired, previous + step))
