@@ -72,17 +72,19 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
             continue
         le, expected_share = chosen
         slow = data.requests_in_histogram - counts[le]
-        lift = thresholds.latency_lift if label == "p95" else thresholds.tail_lift
-        test = share_above_test(
-            slow, data.requests_in_histogram, expected_share, thresholds.z, lift
-        )
-        if test:
-            verdict.tests[f"{label} slower"] = test
+        test = share_above_test(slow, data.requests_in_histogram, expected_share, thresholds.z, 0)
+        baseline, now = verdict.values[label]
+        if test and baseline and now is not None:
+            # As the alert's busy-endpoint test: significant, and slower in latency terms.
+            shift = thresholds.latency_shift if label == "p95" else thresholds.tail_shift
+            verdict.tests[f"{label} slower"] = Test(
+                test.z, now / baseline, test.regressed and now / baseline > shift
+            )
     if data.baseline_error_ratio is not None:
         expected = max(data.baseline_error_ratio, thresholds.error_floor)
         test = share_above_test(
             data.failures, data.requests, expected,
-            thresholds.z, thresholds.error_lift, thresholds.min_failures,
+            thresholds.error_z, thresholds.error_lift, thresholds.min_failures,
         )  # fmt: skip
         if test:
             verdict.tests["errors"] = test

@@ -19,13 +19,16 @@ THRESHOLD_SERIES = {
     "z": "loadgen:regression_z:threshold",
     "latency_lift": "loadgen:regression_latency_lift:ratio",
     "tail_lift": "loadgen:regression_tail_lift:ratio",
+    "latency_shift": "loadgen:regression_latency_shift:ratio",
+    "tail_shift": "loadgen:regression_tail_shift:ratio",
     "error_lift": "loadgen:regression_error_lift:ratio",
+    "error_z": "loadgen:regression_error_z:threshold",
     "min_failures": "loadgen:regression_min_failures:count",
     "error_floor": "loadgen:regression_error_floor:ratio",
     "throughput_ratio": "loadgen:regression_throughput:ratio",
 }
 # Floors of the baseline shares above the p95 / p99 bucket, as in loadgen_regression.yml.
-SHARE_FLOOR = {0.95: 0.001, 0.99: 0.0002}
+SHARE_FLOOR = {0.95: 0.01, 0.99: 0.002}
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,10 @@ class Thresholds:
     z: float
     latency_lift: float
     tail_lift: float
+    latency_shift: float
+    tail_shift: float
     error_lift: float
+    error_z: float
     min_failures: float
     error_floor: float
     throughput_ratio: float
@@ -61,7 +67,8 @@ class Thresholds:
 @dataclass(frozen=True)
 class Test:
     """One test's outcome: how many standard deviations the count is from what the baseline
-    expects (z), how far the share moved (lift), and whether both clear their thresholds."""
+    expects (z), how far it moved (lift: the share's ratio, or for latency the quantile's),
+    and whether both clear their thresholds."""
 
     z: float
     lift: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from bench.regression.plan import CONDITIONS, Plan
 from bench.regression.replay import Episode
 
 WEEK_S = 7 * 86400
+INCIDENT_GAP_S = 3600
 
 # Which alerts answer for which kind of change, by name: the benchmark reads rule files
 # unmodified, so it recognises their alerts by what they are called.
@@ -86,12 +88,16 @@ def score(name: str, plan: Plan, jobs: dict[str, list[Trial]], fired: list[Episo
         clean_s += (plan.end - evaluated_from) - sum(
             min(b, plan.end) - max(a, evaluated_from) for a, b in dirty
         )
-        for episode in by_job.get(job, []):
+        last_resolved = -math.inf
+        for episode in sorted(by_job.get(job, []), key=lambda e: e.fired):
             if episode.fired >= evaluated_from and not any(
                 a <= episode.fired < b for a, b in dirty
             ):
-                false_alarms += 1
-                which[episode.alert] = which.get(episode.alert, 0) + 1
+                # Firings of one endpoint less than an hour apart are one incident, one page.
+                if episode.fired - last_resolved > INCIDENT_GAP_S:
+                    false_alarms += 1
+                    which[episode.alert] = which.get(episode.alert, 0) + 1
+                last_resolved = max(last_resolved, episode.resolved)
                 false_episodes.append(episode)
     return Score(name, cells, false_alarms, clean_s / WEEK_S, which, false_episodes)
 
@@ -116,8 +122,9 @@ def table(scores: list[Score], plan: Plan) -> str:
     for s in scores:
         detail = ", ".join(f"{k} {v}" for k, v in sorted(s.false_alarm_alerts.items()))
         lines.append(
-            f"{s.rules}: {s.false_alarms} false alarms in {s.clean_endpoint_weeks:.1f} clean "
-            f"endpoint-weeks = {s.false_alarms_per_endpoint_week:.3f} per endpoint-week"
+            f"{s.rules}: {s.false_alarms} false alarms ({len(s.false_alarm_episodes)} firings) "
+            f"in {s.clean_endpoint_weeks:.1f} clean endpoint-weeks = "
+            f"{s.false_alarms_per_endpoint_week:.3f} per endpoint-week"
             + (f" ({detail})" if detail else "")
         )
     return "\n".join(lines)
