@@ -46,8 +46,8 @@ def test_the_z_score_matches_the_exact_poisson_tail_from_a_handful_of_counts(k, 
 
 def test_a_shift_needs_both_significance_and_size():
     thresholds = Thresholds.from_rule_file()
-    # 10% of 800 requests above the baseline's p95 (5% expected): significant and 2x.
-    assert share_above_test(80, 800, 0.05, thresholds.z, thresholds.latency_lift).regressed
+    # 12% of 800 requests above the baseline's p95 (5% expected): significant and 2.4x.
+    assert share_above_test(96, 800, 0.05, thresholds.z, thresholds.latency_lift).regressed
     # The same share of 40 requests: not enough requests to tell.
     assert not share_above_test(4, 40, 0.05, thresholds.z, thresholds.latency_lift).regressed
     # 5.6% of a million: beyond chance, but too small a shift to matter (hour-to-hour noise).
