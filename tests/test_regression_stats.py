@@ -61,7 +61,12 @@ def test_a_shift_needs_both_significance_and_size():
 
 def test_the_thresholds_are_read_from_the_slo_rules():
     thresholds = Thresholds.from_rule_file()
-    assert thresholds.z == 4 and thresholds.error_z == 5 and thresholds.latency_shift == 1.13 and thresholds.min_failures == 5
+    assert (
+        thresholds.z == 4
+        and thresholds.error_z == 5
+        and thresholds.latency_shift == 1.13
+        and thresholds.min_failures == 5
+    )
 
 
 def test_baseline_bucket_and_quantiles_follow_prometheus():
