@@ -244,12 +244,21 @@ def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
         f"job_method_name:loadgen_request_failures:baseline_ratio{{{selector}}}"
     )
     rates = prometheus.by_endpoint(f"job_method_name:loadgen_requests:baseline_rate{{{selector}}}")
+    # The p95 and p99 the alerts compare with (the p50 has only the daily medians).
+    recorded = {
+        label: prometheus.by_endpoint(
+            f"job_method_name:loadgen_request_duration_seconds:baseline_{label}{{{selector}}}"
+        )
+        for label in ("p95", "p99")
+    }
     result = []
     for key in sorted(requests_now):
         data = EndpointData(*key, requests=requests_now[key], failures=failures_now.get(key, 0.0),
                             buckets=buckets_now.get(key, []), window_s=window_s)  # fmt: skip
         data.baseline_buckets = chosen.get(key, {})
-        data.baseline_quantiles = quantiles.get(key, {})
+        data.baseline_quantiles = quantiles.get(key, {}) | {
+            label: values[key] for label, values in recorded.items() if key in values
+        }
         data.baseline_error_ratio = error_ratios.get(key)
         data.baseline_rate = rates.get(key)
         result.append(data)
