@@ -96,6 +96,15 @@ class Sandbox:
         )
         response.raise_for_status()
 
+    def set_version(self, version: str, key: str = ADMIN_KEY) -> requests.Response:
+        """The build version the sandbox reports from now on (a deploy)."""
+        return requests.put(
+            f"{self.url}/_sandbox/version",
+            json={"version": version},
+            headers={"X-Sandbox-Admin-Key": key},
+            timeout=5,
+        )
+
 
 @dataclass
 class LocustRun:

@@ -8,10 +8,7 @@ import subprocess
 import sys
 import time
 
-import requests
-
 from tests.processes import (
-    ADMIN_KEY,
     LOCUSTFILES,
     ROOT,
     free_port,
@@ -102,13 +99,6 @@ def test_compare_says_in_one_line_why_it_cannot_judge(tmp_path):
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-def set_version(sandbox, version: str) -> None:
-    requests.put(
-        f"{sandbox.url}/_sandbox/version", json={"version": version},
-        headers={"X-Sandbox-Admin-Key": ADMIN_KEY}, timeout=5,
-    ).raise_for_status()  # fmt: skip
-
-
 def test_a_bad_deploy_reaches_alertmanager_and_fails_the_pipeline(start_sandbox, tmp_path):
     """Sandbox, load generator, Prometheus with the shipped rules and Alertmanager as real
     processes, on a clock 600x faster: a day is 144 s, a 5-minute window 0.5 s (scraped every
@@ -141,7 +131,7 @@ def test_a_bad_deploy_reaches_alertmanager_and_fails_the_pipeline(start_sandbox,
         assert verdict.returncode == 0, verdict.stdout + verdict.stderr
         assert not [a for a in webhook.alerts("firing") if "Regression" in a["alertname"]]
 
-        set_version(sandbox, "2.0.0")
+        sandbox.set_version("2.0.0").raise_for_status()
         sandbox.set_fault(path_prefix=SLOW, latency=SLOWER)
         wait_until(
             lambda: webhook.has("LoadgenLatencyRegression", "firing", name=SLOW), 60, "the alert"

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from tests.processes import (
-    ADMIN_KEY,
     LOCUSTFILES,
     free_port,
     run_locust_to_end,
@@ -20,15 +19,6 @@ from tests.processes import (
     stop_process,
     wait_until,
 )
-
-
-def set_version(sandbox, version: str, key: str = ADMIN_KEY) -> requests.Response:
-    return requests.put(
-        f"{sandbox.url}/_sandbox/version",
-        json={"version": version},
-        headers={"X-Sandbox-Admin-Key": key},
-        timeout=5,
-    )
 
 
 def header_version(url: str) -> str:
@@ -41,13 +31,13 @@ def test_the_sandbox_reports_a_version_set_at_start_and_changed_at_runtime(start
     assert (
         requests.get(f"{sandbox.url}/api/threats", timeout=5).headers["X-Build-Version"] == "2.3.4"
     )
-    assert set_version(sandbox, "2.4.0").ok
+    assert sandbox.set_version("2.4.0").ok
     assert (
         requests.get(f"{sandbox.url}/_sandbox/health", timeout=5).headers["X-Build-Version"]
         == "2.4.0"
     )
-    assert set_version(sandbox, "2.5.0", key="wrong").status_code == 401
-    assert set_version(sandbox, "bad\nversion").status_code == 422
+    assert sandbox.set_version("2.5.0", key="wrong").status_code == 401
+    assert sandbox.set_version("bad\nversion").status_code == 422
     assert requests.get(f"{sandbox.url}/api/version", timeout=5).json() == {"version": "2.4.0"}
 
 
@@ -81,7 +71,7 @@ def test_a_version_change_of_the_target_is_exported_and_logged(start_sandbox, tm
         first_change = build_info(port)[1]
         assert abs(first_change - time.time()) < 30
         time.sleep(1.1)
-        assert set_version(sandbox, "1.5.0-bad").ok
+        assert sandbox.set_version("1.5.0-bad").ok
         wait_until(lambda: build_info(port)[0] == {"1.5.0-bad"}, 10, "the new version")
         assert build_info(port)[1] > first_change
     finally:

@@ -125,7 +125,7 @@ def main(argv: list[str]) -> None:
             fired = evaluate(name, rules_dir, plan, raw, workdir / name.split(":")[0], args.keep)
             scores.append(scoring.score(name, plan, jobs, fired))
     print()
-    print(scoring.table(scores, plan))
+    print(scoring.table(scores))
     if args.explain:
         for s in scores:
             for e in s.false_alarm_episodes:

@@ -106,7 +106,7 @@ def _minutes(value: float | None) -> str:
     return "-" if value is None else f"{value / 60:.0f}m"
 
 
-def table(scores: list[Score], plan: Plan) -> str:
+def table(scores: list[Score]) -> str:
     """Detected k/n, median and worst time to detect, per condition and request rate, for
     each rule set side by side; then false alarms."""
     header = f"{'condition':<20} {'req/s':>6}" + "".join(f"  {s.rules[:26]:>26}" for s in scores)
