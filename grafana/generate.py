@@ -531,7 +531,9 @@ def regression() -> dict:
         week_over_week(
             "p99", "job_method_name:loadgen_request_duration_seconds:p99_rate5m", "s", 12
         ),
-        baseline_test("Slower than the baseline's p95: z-score", "z", "regression_z:threshold"),
+        baseline_test(
+            "Slower than the baseline's p95: z-score", "z", "regression_sustained_z:threshold"
+        ),
         baseline_test(
             "Share slower than the baseline's p95, times the usual 5%",
             "lift",

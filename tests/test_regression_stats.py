@@ -64,7 +64,7 @@ def test_the_thresholds_are_read_from_the_slo_rules():
     assert (
         thresholds.z == 4
         and thresholds.error_z == 5
-        and thresholds.latency_shift == 1.13
+        and thresholds.latency_shift == 1.15
         and thresholds.min_failures == 5
     )
 

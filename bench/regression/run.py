@@ -26,6 +26,8 @@ RULE_SETS = {
 # Groups without their own interval (Prometheus evaluates them every 15 s) are replayed every
 # 5 minutes: 20x fewer queries over 3 weeks; only the timing of their `for:` gets coarser.
 DEFAULT_INTERVAL_S = 300
+# What --explain lists besides false alarms: detections slower than this, and misses.
+SLOW_DETECTION_S = 15 * 60
 
 
 def _latency_bounds(quantile_error: float) -> tuple[float, ...]:
@@ -128,6 +130,14 @@ def main(argv: list[str]) -> None:
     print(scoring.table(scores))
     if args.explain:
         for s in scores:
+            for trial, delay in s.delays:
+                if delay is None or delay > SLOW_DETECTION_S:
+                    hour = (trial.start % 86400) / 3600
+                    print(
+                        f"slow detection: {s.rules} {trial.job} {trial.condition.name} "
+                        f"at {trial.peak_rate:g} req/s from {hour:04.1f} h UTC: "
+                        + ("missed" if delay is None else f"{delay / 60:.0f} min")
+                    )
             for e in s.false_alarm_episodes:
                 labels = dict(e.labels)
                 near = min(jobs[labels["job"]], key=lambda t: abs(t.start - e.fired))

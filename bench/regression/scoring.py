@@ -47,6 +47,7 @@ class Score:
     clean_endpoint_weeks: float
     false_alarm_alerts: dict[str, int]
     false_alarm_episodes: list[Episode]
+    delays: list[tuple[Trial, float | None]]
 
     @property
     def false_alarms_per_endpoint_week(self) -> float:
@@ -60,6 +61,7 @@ def score(name: str, plan: Plan, jobs: dict[str, list[Trial]], fired: list[Episo
         if job in jobs and family_of(episode.alert):
             by_job.setdefault(job, []).append(episode)
     delays: dict[tuple[str, float], list[float | None]] = {}
+    per_trial: list[tuple[Trial, float | None]] = []
     for job, trials in jobs.items():
         for trial in trials:
             answers = [
@@ -68,9 +70,9 @@ def score(name: str, plan: Plan, jobs: dict[str, list[Trial]], fired: list[Episo
                 if family_of(e.alert) == trial.condition.family
                 and trial.start <= e.fired < trial.end
             ]
-            delays.setdefault((trial.condition.name, trial.peak_rate), []).append(
-                min(answers) if answers else None
-            )
+            delay = min(answers) if answers else None
+            delays.setdefault((trial.condition.name, trial.peak_rate), []).append(delay)
+            per_trial.append((trial, delay))
     cells = []
     for condition in CONDITIONS:
         for rate in plan.rates:
@@ -99,7 +101,7 @@ def score(name: str, plan: Plan, jobs: dict[str, list[Trial]], fired: list[Episo
                     which[episode.alert] = which.get(episode.alert, 0) + 1
                 last_resolved = max(last_resolved, episode.resolved)
                 false_episodes.append(episode)
-    return Score(name, cells, false_alarms, clean_s / WEEK_S, which, false_episodes)
+    return Score(name, cells, false_alarms, clean_s / WEEK_S, which, false_episodes, per_trial)
 
 
 def _minutes(value: float | None) -> str:
