@@ -8,9 +8,9 @@ PYTEST_ARGS ?=
 
 # test-locust-matrix runs the exactness tests on the oldest versions pyproject admits (every
 # direct dependency at its declared minimum) and on the newest (every one at its latest).
-MATRIX_TESTS ?= tests/test_exporter_modes.py tests/test_request_tap.py
+MATRIX_TESTS ?= tests/system/test_exporter_modes.py tests/unit/test_request_tap.py
 
-.PHONY: run test install system-deps lint format bench dashboards clean lock test-locust-matrix
+.PHONY: run test test-unit install system-deps lint format bench dashboards clean lock test-locust-matrix
 
 # Exact, hash-checked versions from the lock; the project itself on top, without resolving.
 $(INSTALLED): requirements-dev.lock pyproject.toml
@@ -32,6 +32,10 @@ test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The unit tests alone: no processes, no network, under 30 s.
+test-unit: install
+	$(BIN)/pytest -q tests/unit
 
 lint: install
 	$(BIN)/ruff check .

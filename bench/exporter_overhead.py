@@ -110,7 +110,7 @@ class _Ok:
 def warm_record_us(calls: int = 500_000) -> float:
     """Microseconds per `record_request` in a warm loop: what the code costs when its data and
     code stay in the CPU's caches, to set beside the time it takes inside Locust."""
-    from service.metric_store import MetricStore
+    from service.metrics.store import MetricStore
 
     record = MetricStore().record_request
     names = [f"/endpoint/{n}" for n in range(20)]

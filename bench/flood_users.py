@@ -5,7 +5,7 @@ import itertools
 
 from locust import User, constant, task
 
-import service  # noqa: F401
+import service.plugin  # noqa: F401
 
 _numbers = itertools.count()
 

@@ -17,8 +17,7 @@ import gevent
 from locust import events
 from overhead_users import SaturatingUser  # noqa: F401
 
-import service  # noqa: F401 - the exporter under test
-from service import exporter
+from service.plugin import exporter_started
 
 WARM_UP_S = 4.0
 PHASE_S = float(os.environ.get("BENCH_PHASE_S", "0.25"))
@@ -32,7 +31,7 @@ def _phase(environment, seconds: float) -> tuple[float, int]:
 
 
 def _switch(on: bool) -> None:
-    tap, monitor = exporter.active.tap, exporter.active.monitor
+    tap, monitor = _exporter_under_test[0].tap, _exporter_under_test[0].monitor
     if on:
         tap.attach()
         # The monitor's loop without start()'s psutil baselines, which would be counted anew
@@ -54,9 +53,17 @@ def _alternate(environment):
         _pairs.append(pair)
 
 
+_exporter_under_test: list = []
+
+
+@exporter_started.add_listener
+def _keep(exporter, **_kwargs):
+    _exporter_under_test.append(exporter)
+
+
 @events.spawning_complete.add_listener
 def _start(**_kwargs):
-    gevent.spawn(_alternate, exporter.active.environment)
+    gevent.spawn(_alternate, _exporter_under_test[0].environment)
 
 
 @events.test_stop.add_listener

@@ -14,9 +14,9 @@ import random
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.collector import request_families
-from service.exposition import render
-from service.metric_store import MetricStore, StoreLimits
+from service.metrics.collector import request_families
+from service.metrics.exposition import render
+from service.metrics.store import MetricStore, StoreLimits
 
 QUANTILES = (0.5, 0.95, 0.99)
 

@@ -13,8 +13,7 @@ import gevent
 from locust import events
 from overhead_users import SaturatingUser  # noqa: F401
 
-import service  # noqa: F401 - the exporter under test
-from service import exporter
+from service.plugin import exporter_started
 
 WARM_UP_S = 3.0
 _timed = {"record": [0, 0], "noop": [0, 0]}
@@ -47,9 +46,17 @@ def _alternate(tap):
             gevent.sleep(0.2)
 
 
+_exporter_under_test: list = []
+
+
+@exporter_started.add_listener
+def _keep(exporter, **_kwargs):
+    _exporter_under_test.append(exporter)
+
+
 @events.spawning_complete.add_listener
 def _start(**_kwargs):
-    gevent.spawn(_alternate, exporter.active.tap)
+    gevent.spawn(_alternate, _exporter_under_test[0].tap)
 
 
 @events.test_stop.add_listener

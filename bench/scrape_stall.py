@@ -20,9 +20,9 @@ from gevent import subprocess as gsubprocess
 from locust.env import Environment
 
 from bench.sandbox_throughput import free_port
-from service.exporter import Exporter
-from service.exporter_options import ExporterOptions
-from service.metric_store import MetricStore
+from service.metrics.exporter import Exporter
+from service.metrics.store import MetricStore
+from service.settings.exporter_options import ExporterOptions
 
 CLIENT = """
 import sys, time, urllib.request

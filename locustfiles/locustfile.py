@@ -6,7 +6,7 @@ import time
 
 from locust import HttpUser, between, task
 
-from service import BearerAuth, credentials
+from service.plugin import BearerAuth, credentials
 
 
 class SecureNetUser(BearerAuth, HttpUser):

@@ -5,7 +5,7 @@ import time
 
 from locust import HttpUser, SequentialTaskSet, between, task
 
-from service import BearerAuth, credentials
+from service.plugin import BearerAuth, credentials
 
 
 class SecurityAnalystWorkflow(SequentialTaskSet):

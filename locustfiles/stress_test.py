@@ -12,7 +12,7 @@ from locust.env import Environment
 from locust.log import setup_logging
 from locust.stats import stats_history, stats_printer
 
-from service import BearerAuth, credentials
+from service.plugin import BearerAuth, credentials
 
 logger = structlog.get_logger()
 

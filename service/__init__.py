@@ -1,24 +1,9 @@
-"""The SecureNet load generator service: what a locustfile imports once, at the top.
+"""The SecureNet load generator service. Importing the package (or any module in it but
+`service.plugin`) has no side effects; a locustfile installs the service with its one import
+of `service.plugin`.
 
-Importing this package plugs the service into Locust: the Prometheus exporter (flags, the
-/metrics endpoint, request metrics), load shapes, safety rails, probes, retention and
-logging. The locustfiles stay user behaviour only.
+The data path, by folder: `metrics/` (Locust's request event to /metrics), `monitor/` (the
+generator's own health), `settings/` (every flag, read and checked once), `operation/` (what
+keeps it running for weeks), `logs/` (one JSON object per line), `regression/` (the `compare`
+verdict) and `commands/` (the `securenet-loadgen` command line).
 """
-
-from functools import partial
-
-from locust import events
-
-from service.auth import BearerAuth
-from service.credentials import Credentials
-from service.custom_values import record_threats_found, record_value
-from service.logs import configure_logging
-from service.plugin import on_init
-from service.preflight import install as install_preflight
-
-credentials = Credentials.from_env()
-configure_logging(secret_values=credentials.secret_values())
-events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
-events.init.add_listener(partial(on_init, credentials=credentials))
-
-__all__ = ["BearerAuth", "Credentials", "credentials", "record_threats_found", "record_value"]

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import structlog
 
-from service.logs import configure_logging
+from service.logs.pipeline import configure_logging
 
 logger = structlog.get_logger("securenet.alerts")
 

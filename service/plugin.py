@@ -1,90 +1,48 @@
-"""What importing `service` plugs into Locust at start-up, in order: the settings (typed and
-checked by `preflight` when Locust parses them), safety rails, logging, the load shape, the
-exporter, probes, retention and the activity log. Bad settings end the process with one line
-and exit status 2, before any load."""
+"""The Locust plugin: importing this module plugs the service into Locust (the one import a
+locustfile needs, `from service.plugin import BearerAuth, credentials`).
 
-from __future__ import annotations
+It adds the service's settings and their preflight to Locust's parser and wires the exporter,
+load shape, safety rails, probes, retention and logging on Locust's init (see
+`operation.lifecycle`). Nothing else in the package registers a listener when imported: the
+CLI, the alert receiver, `compare` and the benchmarks import their modules without it.
+"""
 
-import time
-from pathlib import Path
-from typing import Any
+from functools import partial
 
-from locust.runners import MasterRunner, WorkerRunner
+from locust import events
+from locust.event import EventHook
 
-from service import exporter as exporter_module
-from service import web_auth
-from service.activity_log import ActivityLog
-from service.credentials import Credentials
-from service.exporter import Exporter
-from service.exporter_options import ExporterOptions
-from service.host_guard import HostGuard
-from service.log_redaction import scrub_url_credentials
-from service.logs import route_stdlib_logging
-from service.master_link import MasterLink
-from service.metrics_server import PortInUse
-from service.periodic import every
-from service.preflight import one_line_error
-from service.probes import Probes
-from service.retention import StatsRetention
-from service.safety import cap_runner, check_targets
-from service.service_options import ServiceOptions
-from service.shapes import make_shape
-from service.target_build import TargetBuild
+from service.auth import BearerAuth
+from service.logs.pipeline import configure_logging
+from service.metrics.custom_values import CustomValues
+from service.operation.lifecycle import on_init
+from service.settings.credentials import Credentials
+from service.settings.preflight import install as install_preflight
 
-RETENTION_INTERVAL_S = 10.0
+credentials = Credentials.from_env()
+custom_values = CustomValues()
+record_value = custom_values.record_value
+record_threats_found = custom_values.record_threats_found
+# Fired with `exporter=` once the exporter of this process runs: the seam for benchmarks and
+# extensions that need it (its store, tap and monitor).
+exporter_started = EventHook()
 
+configure_logging(secret_values=credentials.secret_values())
+events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
+events.init.add_listener(
+    partial(
+        on_init,
+        credentials=credentials,
+        custom_values=custom_values,
+        exporter_started=exporter_started,
+    )
+)
 
-def on_init(environment: Any, credentials: Credentials, web_ui: Any = None, **_kwargs: Any) -> None:
-    """Listener of Locust's init event (bound to the credentials read at import)."""
-    route_stdlib_logging()  # again, in case a config turned Locust's own log set-up back on
-    parsed = environment.parsed_options
-    runner = environment.runner
-    is_worker = isinstance(runner, WorkerRunner)
-    try:
-        options = ServiceOptions.read(parsed)
-        if not is_worker:  # a worker's host and users come from its master
-            check_targets(
-                options.allowlist, [environment.host, *(u.host for u in environment.user_classes)]
-            )
-        exporter = Exporter(environment, ExporterOptions.read(parsed))
-        exporter.attach()
-    except (PortInUse, ValueError) as error:
-        one_line_error(str(error))
-    exporter_module.active = exporter
-
-    if not isinstance(runner, MasterRunner):  # the processes that send requests
-        HostGuard(options.allowlist).install()
-    retention = StatsRetention(options.history_keep, options.max_error_entries)
-    every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
-    if is_worker:
-        MasterLink(environment, options.master_heartbeat_timeout_s).attach()
-        return
-    cap_runner(runner, options.max_users, options.max_spawn_rate)
-    if web_ui is not None and getattr(parsed, "web_login", False):
-        web_auth.install(web_ui, credentials.web_password)
-    environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
-    if options.shape:
-        shape = make_shape(options.shape, options.shape_settings)
-        shape.runner = runner
-        environment.shape_class = shape
-    if options.target_build.configured:
-        target_build = TargetBuild(options.target_build, lambda: environment.host)
-        exporter.collector.sources.append(target_build.families)
-        target_build.start()
-    probes = Probes(environment, exporter.store, options.ready_window_s)
-    exporter.server.routes["/healthz"] = probes.healthz
-    exporter.server.routes["/readyz"] = probes.readyz
-    probes.start()
-    ActivityLog(
-        environment, exporter.store, options.slow_request_s, options.log_interval_s
-    ).attach()
-
-
-def scrub_report(parsed: Any) -> None:
-    """Locust's HTML report shows the host as given: take out a password inside it."""
-    path = Path(getattr(parsed, "html_file", None) or "")
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        scrubbed = scrub_url_credentials(text)
-        if scrubbed != text:
-            path.write_text(scrubbed, encoding="utf-8")
+__all__ = [
+    "BearerAuth",
+    "Credentials",
+    "credentials",
+    "exporter_started",
+    "record_threats_found",
+    "record_value",
+]

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from bench.regression import history, replay, scoring
+from bench.regression import history, scoring
 from bench.regression.plan import Plan
+from tools import rule_replay as replay
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_SETS = {
@@ -33,7 +34,7 @@ SLOW_DETECTION_S = 15 * 60
 def _latency_bounds(quantile_error: float) -> tuple[float, ...]:
     # In a child process: importing `service` imports Locust, which patches the standard library.
     code = (
-        "from service.buckets import latency_layout; "
+        "from service.metrics.buckets import latency_layout; "
         f"print(list(latency_layout({quantile_error}).bounds))"
     )
     output = subprocess.run(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bench.regression.history import Trial
 from bench.regression.plan import CONDITIONS, Plan
-from bench.regression.replay import Episode
+from tools.rule_replay import Episode
 
 WEEK_S = 7 * 86400
 INCIDENT_GAP_S = 3600

@@ -1,0 +1,138 @@
+"""The exporter plugged into Locust: which listeners each runner gets, and the /metrics server.
+
+standalone: records requests, serves /metrics.
+worker:     records requests, ships them inside Locust's own stats report; serves nothing.
+master:     merges workers' reports, serves /metrics with exact totals.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import gevent
+import structlog
+from locust.runners import MasterRunner, WorkerRunner
+
+from service.metrics.collector import ExporterInfo, LoadgenCollector
+from service.metrics.request_tap import RequestTap
+from service.metrics.server import MetricsServer
+from service.metrics.store import MetricStore
+from service.monitor.health import ProcessHealth, ProcessMonitor
+from service.settings.exporter_options import ExporterOptions
+
+logger = structlog.get_logger(__name__)
+PAYLOAD_KEY = "loadgen"
+
+
+def _package_version() -> str:
+    try:
+        return version("securenet-loadgen")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Exporter:
+    def __init__(self, environment: Any, options: ExporterOptions) -> None:
+        self.environment = environment
+        self.options = options
+        self.store = MetricStore(options.limits)
+        runner = environment.runner
+        self.is_worker = isinstance(runner, WorkerRunner)
+        self.is_master = isinstance(runner, MasterRunner)
+        mode = "worker" if self.is_worker else "master" if self.is_master else "standalone"
+        self.monitor = ProcessMonitor(label="master" if self.is_master else "local")
+        self.worker_health: dict[str, ProcessHealth] = {}
+        self.collector = LoadgenCollector(
+            self.store,
+            environment,
+            ExporterInfo(_package_version(), options.locustfile, options.scenario, mode),
+            self.monitor.health,
+            self.worker_health,
+        )
+        self.server: MetricsServer | None = None
+        self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
+
+    def attach(self) -> None:
+        """Register the listeners this runner needs and, unless a worker, serve /metrics."""
+        events = self.environment.events
+        if not self.is_master:
+            self.tap.attach()
+        if self.is_worker:
+            events.report_to_master.add_listener(self._ship)
+        else:
+            if self.is_master:
+                events.worker_report.add_listener(self._merge)
+            self.server = MetricsServer(self.options.host, self.options.port, self.collector)
+            self.server.start()
+        events.quit.add_listener(self._on_quit)
+        self.monitor.start()
+
+    def worker_label(self) -> str:
+        return self.options.worker_id or (
+            f"{socket.gethostname()}-{self.environment.runner.worker_index}"
+        )
+
+    def _ship(self, client_id: str, data: dict, **_kwargs: Any) -> None:
+        try:
+            data[PAYLOAD_KEY] = {
+                "store": self.store.drain(),
+                "health": self.monitor.drain(self.worker_label()),
+            }
+        except Exception:
+            self.store.errors += 1
+            logger.exception("exporter_ship_failed")
+
+    def _merge(self, client_id: str, data: dict, **_kwargs: Any) -> None:
+        payload = data.get(PAYLOAD_KEY)
+        if payload is None:
+            return  # a worker that does not import `service`
+        if client_id not in self.environment.runner.clients:
+            # A worker of a previous master, which Locust's runner discards too; it gives up
+            # on its silent master and comes back registered (see master_link).
+            return
+        try:
+            self.store.merge(payload["store"])
+            health = self.worker_health.get(client_id)
+            if health is None:
+                health = self.worker_health[client_id] = ProcessHealth(client_id)
+            health.absorb(payload["health"])
+            for known in [
+                c for c in self.worker_health if c not in self.environment.runner.clients
+            ]:
+                del self.worker_health[known]
+        except Exception:
+            self.store.errors += 1
+            logger.exception("exporter_merge_failed", worker=client_id)
+
+    def _on_quit(self, **_kwargs: Any) -> None:
+        if self.options.final_file is not None and not self.is_worker:
+            self._write_final_file()
+        if self.server is not None and self.options.linger_s > 0:
+            self._await_final_scrape()
+        self.monitor.stop()
+        if self.server is not None:
+            self.server.stop()
+
+    def _write_final_file(self) -> None:
+        """The last exposition; the path was checked writable at start, so a failure here
+        (disk full, say) is an error of the run, never silent."""
+        body, _ = self.server.render("")
+        try:
+            self.options.final_file.parent.mkdir(parents=True, exist_ok=True)
+            self.options.final_file.write_bytes(body)
+        except OSError as error:
+            logger.error(
+                "metrics_final_file_failed", path=str(self.options.final_file), error=str(error)
+            )
+            raise SystemExit(1) from None
+
+    def _await_final_scrape(self) -> None:
+        """Users have stopped: let Prometheus scrape the final totals before the port closes."""
+        scrapes = self.server.scrapes
+        deadline = time.monotonic() + self.options.linger_s
+        logger.info("awaiting_final_scrape", timeout_s=self.options.linger_s)
+        while self.server.scrapes == scrapes and time.monotonic() < deadline:
+            gevent.sleep(0.1)

@@ -1,0 +1,285 @@
+"""The metric store: what every request adds to, what workers ship, what the master merges.
+
+`record_request` is on Locust's hot path: a few dictionary operations and arithmetic, no
+formatting, no locks. Everything else (labels, cumulative buckets, text) happens at scrape time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any
+
+from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
+from service.metrics.cardinality import OVERFLOW, Budget
+from service.metrics.failure_reasons import FailureReasons
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# request_type values that are not requests: the seed's custom values and system samples.
+PSEUDO_REQUEST_TYPES = frozenset({"CUSTOM", "SYSTEM"})
+THREATS_FOUND = "threats_found"
+PAYLOAD_VERSION = 2
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    max_series: int = 500
+    max_reasons: int = 50
+    max_custom: int = 50
+    quantile_error: float = 0.05
+
+
+class RequestSeries:
+    """Counters of one (method, name): latency buckets, totals, status codes, failure reasons."""
+
+    __slots__ = ("bytes", "codes", "counts", "failures", "method", "name", "reasons", "sum_ms")
+
+    def __init__(self, buckets: int, method: str, name: str) -> None:
+        # The labels as exported (and as Locust's stats are fed): a name past the budget is
+        # __other__, one that cannot be encoded is escaped.
+        self.method = method
+        self.name = name
+        self.counts = [0] * buckets
+        self.sum_ms = 0.0
+        self.failures = 0
+        self.bytes = 0
+        # Every request counts under exactly one status (0: no response), so the request
+        # total is their sum, computed at scrape time instead of once more per request.
+        self.codes: dict[int, int] = {}
+        self.reasons: dict[str, int] = {}
+
+    @property
+    def requests(self) -> int:
+        return sum(list(self.codes.values()))
+
+    @property
+    def sum_s(self) -> float:
+        return self.sum_ms / 1000.0
+
+
+class ValueSeries:
+    """A histogram of plain values (threats per response, custom values)."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, layout: Layout) -> None:
+        self.bounds = layout.bounds
+        self.counts = [0] * (len(layout.bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def add(self, counts: list[int], total: float) -> None:
+        mine = self.counts
+        for i, count in enumerate(counts):
+            mine[i] += count
+        self.sum += total
+
+
+def encodable(label: str) -> str:
+    """A label that encodes as UTF-8: lone surrogates (from bytes decoded with
+    surrogateescape) are written as escapes instead of failing in every writer downstream."""
+    try:
+        label.encode("utf-8")
+        return label
+    except UnicodeEncodeError:
+        return label.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def stable_items(mapping: dict) -> list:
+    """A snapshot of a dict that another thread may be changing (the scrape runs on one)."""
+    while True:
+        try:
+            return list(mapping.items())
+        except RuntimeError:  # changed size while being copied: try again
+            continue
+
+
+class MetricStore:
+    def __init__(self, limits: StoreLimits | None = None) -> None:
+        self.limits = limits or StoreLimits()
+        self.layout = latency_layout(self.limits.quantile_error)
+        # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
+        self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
+        self._buckets = len(self._bounds_ms) + 1
+        self.series_budget = Budget("request", self.limits.max_series)
+        self.custom_budget = Budget("custom", self.limits.max_custom)
+        self.reasons = FailureReasons(Budget("reason", self.limits.max_reasons))
+        self.requests: dict[str, dict[str, RequestSeries]] = {}
+        self.threats = ValueSeries(THREATS_LAYOUT)
+        self.custom: dict[str, ValueSeries] = {}
+        self.errors = 0
+
+    # -- the hot path -----------------------------------------------------------------
+
+    def record_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        response_length: int | None,
+        exception: BaseException | None,
+        response: Any,
+    ) -> RequestSeries | None:
+        """One request, as Locust's `request` event reports it (see `request_tap`). Returns
+        the series it counted in, whose labels Locust's own stats then use, so both stay
+        equal and bounded; None for pseudo-requests. It never raises: an error here must not
+        reach Locust, which would count it against the run."""
+        try:
+            try:
+                series = self.requests[request_type][name]
+            except KeyError:
+                # Pseudo-requests never get a series, so they are only looked for here.
+                if request_type in PSEUDO_REQUEST_TYPES:
+                    if request_type == "CUSTOM":
+                        self.record_value(name, response_length or 0)
+                    return None
+                series = self._series(request_type, name)
+            if response_time is not None:
+                series.counts[bisect_left(self._bounds_ms, response_time)] += 1
+                series.sum_ms += response_time
+            if response_length:
+                series.bytes += response_length
+            status = (response.status_code or 0) if response is not None else 0
+            codes = series.codes
+            try:
+                codes[status] += 1
+            except KeyError:
+                codes[status] = 1
+            if exception is not None:
+                series.failures += 1
+                reason = self.reasons.classify(exception, status, response)
+                reasons = series.reasons
+                reasons[reason] = reasons.get(reason, 0) + 1
+            return series
+        except Exception:
+            self.errors += 1
+            return None
+
+    def record_value(self, name: str, value: float) -> None:
+        """A custom value: `threats_found` has its own family, others share one by name."""
+        if name == THREATS_FOUND:
+            self.threats.observe(value)
+            return
+        series = self.custom.get(name)
+        if series is None:
+            series = self._custom(name)
+        series.observe(value)
+
+    def answered_requests(self) -> int:
+        """Requests that got an HTTP response (any status): the target is there."""
+        return sum(
+            count
+            for _method, by_name in stable_items(self.requests)
+            for _name, series in stable_items(by_name)
+            for status, count in stable_items(series.codes)
+            if status
+        )
+
+    # -- new label values, within budget ------------------------------------------------
+
+    def _series(self, method: str, name: str) -> RequestSeries:
+        method, name = encodable(method), encodable(name)
+        if method not in HTTP_METHODS and method not in self.requests:
+            method = method if self.series_budget.admit() else OVERFLOW
+        by_name = self.requests.setdefault(method, {})
+        series = by_name.get(name)
+        if series is not None:
+            return series
+        if not self.series_budget.admit():
+            self.series_budget.fold()
+            name = OVERFLOW
+            series = by_name.get(OVERFLOW)
+            if series is not None:
+                return series
+        series = by_name[name] = RequestSeries(self._buckets, method, name)
+        return series
+
+    def _custom(self, name: str) -> ValueSeries:
+        if not self.custom_budget.admit():
+            self.custom_budget.fold()
+            name = OVERFLOW
+            if name in self.custom:
+                return self.custom[name]
+        series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT)
+        return series
+
+    # -- worker -> master ---------------------------------------------------------------
+
+    def drain(self) -> dict:
+        """Everything recorded since the last drain, as plain data; the store starts over.
+
+        Workers ship this inside Locust's own stats report, so it travels and is merged
+        exactly when Locust's request stats are.
+        """
+        payload = {
+            "v": PAYLOAD_VERSION,
+            "quantile_error": self.limits.quantile_error,
+            "requests": [
+                [
+                    method,
+                    name,
+                    s.counts,
+                    s.sum_ms,
+                    s.failures,
+                    s.bytes,
+                    list(s.codes.items()),
+                    list(s.reasons.items()),
+                ]
+                for method, by_name in self.requests.items()
+                for name, s in by_name.items()
+            ],
+            "threats": [self.threats.counts, self.threats.sum],
+            "custom": [[name, s.counts, s.sum] for name, s in self.custom.items()],
+            "folded": [
+                self.series_budget.folded,
+                self.reasons.budget.folded,
+                self.custom_budget.folded,
+            ],
+            "errors": self.errors,
+        }
+        self.__init__(self.limits)
+        return payload
+
+    def merge(self, payload: dict) -> None:
+        """Add a worker's drained payload (the master's side of `drain`)."""
+        if payload.get("v") != PAYLOAD_VERSION:
+            raise ValueError(
+                f"worker payload version {payload.get('v')}, expected {PAYLOAD_VERSION}"
+            )
+        remap = None
+        if payload.get("quantile_error") != self.limits.quantile_error:
+            remap = _bucket_remap(latency_layout(payload["quantile_error"]), self.layout)
+        for method, name, counts, sum_ms, failures, size, codes, reasons in payload["requests"]:
+            series = self.requests.get(method, {}).get(name) or self._series(method, name)
+            mine = series.counts
+            for i, count in enumerate(counts):
+                if count:
+                    mine[remap[i] if remap else i] += count
+            series.sum_ms += sum_ms
+            series.failures += failures
+            series.bytes += size
+            for status, count in codes:
+                series.codes[status] = series.codes.get(status, 0) + count
+            for reason, count in reasons:
+                reason = self.reasons.admit(reason)
+                series.reasons[reason] = series.reasons.get(reason, 0) + count
+        self.threats.add(*payload["threats"])
+        for name, counts, total in payload["custom"]:
+            (self.custom.get(name) or self._custom(name)).add(counts, total)
+        for budget, folded in zip(
+            (self.series_budget, self.reasons.budget, self.custom_budget),
+            payload["folded"],
+            strict=True,
+        ):
+            if folded:
+                budget.fold(folded)
+        self.errors += payload["errors"]
+
+
+def _bucket_remap(source: Layout, target: Layout) -> list[int]:
+    """For workers configured with another layout: each source bucket to the target bucket
+    holding its upper bound (exact when the layouts agree, conservative otherwise)."""
+    return [bisect_left(target.bounds, bound) for bound in source.bounds] + [len(target.bounds)]

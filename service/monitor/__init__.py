@@ -1,0 +1,1 @@
+"""The load generator's own health: CPU, memory, event-loop lag, of every process."""

@@ -1,0 +1,98 @@
+"""Generator health of one process: event-loop lag and host load, sampled without blocking.
+
+Lag is how late a periodic greenlet wakes up: when it grows, every request timing taken on
+this loop is inflated by the same amount, so results stop being trustworthy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import gevent
+import psutil
+
+from service.metrics.buckets import LAG_LAYOUT
+from service.metrics.store import ValueSeries
+
+LAG_INTERVAL_S = 0.1
+HOST_SAMPLE_EVERY = 30  # lag ticks, i.e. every 3 s
+
+
+@dataclass
+class ProcessHealth:
+    """The health figures of one process, as kept by whoever exports them."""
+
+    label: str
+    lag: ValueSeries = field(default_factory=lambda: ValueSeries(LAG_LAYOUT))
+    lag_max_s: float = 0.0
+    cpu_ratio: float = 0.0
+    rss_bytes: int = 0
+    host_cpu_ratio: float = 0.0
+    host_memory_ratio: float = 0.0
+
+    def absorb(self, report: dict) -> None:
+        """Add a worker's drained report."""
+        self.label = report["label"]
+        self.lag.add(*report["lag"])
+        self.lag_max_s = report["lag_max_s"]
+        self.host_cpu_ratio = report["host_cpu_ratio"]
+        self.host_memory_ratio = report["host_memory_ratio"]
+
+
+class ProcessMonitor:
+    """A greenlet measuring this process's loop lag, and host CPU/memory every few seconds."""
+
+    def __init__(self, label: str, interval_s: float = LAG_INTERVAL_S) -> None:
+        self.health = ProcessHealth(label)
+        self.interval_s = interval_s
+        self._window_max_s = 0.0
+        self._greenlet: gevent.Greenlet | None = None
+        self._process = psutil.Process()
+
+    def start(self) -> None:
+        # The first calls start the CPU measurements; later calls compare with the previous.
+        psutil.cpu_percent(None)
+        self._process.cpu_percent(None)
+        self.sample_host()
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+
+    def _run(self) -> None:
+        ticks = 0
+        while True:
+            due = time.monotonic() + self.interval_s
+            gevent.sleep(self.interval_s)
+            lag = max(0.0, time.monotonic() - due)
+            self.health.lag.observe(lag)
+            if lag > self._window_max_s:
+                self._window_max_s = lag
+            ticks += 1
+            if ticks % HOST_SAMPLE_EVERY == 0:
+                self.sample_host()
+                # The max gauge covers the last host-sample window, then starts over.
+                self.health.lag_max_s = self._window_max_s
+                self._window_max_s = 0.0
+
+    def sample_host(self) -> None:
+        # interval=None: CPU since the previous call, without sleeping on the loop.
+        self.health.cpu_ratio = self._process.cpu_percent(None) / 100
+        self.health.rss_bytes = self._process.memory_info().rss
+        self.health.host_cpu_ratio = psutil.cpu_percent(None) / 100
+        self.health.host_memory_ratio = psutil.virtual_memory().percent / 100
+
+    def drain(self, label: str) -> dict:
+        """This worker's report since the last drain, for the master."""
+        lag = self.health.lag
+        report = {
+            "label": label,
+            "lag": [lag.counts, lag.sum],
+            "lag_max_s": max(self.health.lag_max_s, self._window_max_s),
+            "host_cpu_ratio": self.health.host_cpu_ratio,
+            "host_memory_ratio": self.health.host_memory_ratio,
+        }
+        self.health.lag = ValueSeries(LAG_LAYOUT)
+        return report

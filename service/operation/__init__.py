@@ -1,0 +1,2 @@
+"""Running for weeks: start-up wiring, load shapes, safety rails, probes, retention, the
+master link and the target's build identity."""

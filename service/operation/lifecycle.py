@@ -1,0 +1,100 @@
+"""What importing `service` plugs into Locust at start-up, in order: the settings (typed and
+checked by `preflight` when Locust parses them), safety rails, logging, the load shape, the
+exporter, probes, retention and the activity log. Bad settings end the process with one line
+and exit status 2, before any load."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from locust.event import EventHook
+from locust.runners import MasterRunner, WorkerRunner
+
+from service.logs.activity import ActivityLog
+from service.logs.pipeline import route_stdlib_logging
+from service.logs.redaction import scrub_url_credentials
+from service.metrics.custom_values import CustomValues
+from service.metrics.exporter import Exporter
+from service.metrics.server import PortInUse
+from service.operation import web_auth
+from service.operation.host_guard import HostGuard
+from service.operation.master_link import MasterLink
+from service.operation.periodic import every
+from service.operation.probes import Probes
+from service.operation.retention import StatsRetention
+from service.operation.safety import cap_runner, check_targets
+from service.operation.shapes import make_shape
+from service.operation.target_build import TargetBuild
+from service.settings.credentials import Credentials
+from service.settings.exporter_options import ExporterOptions
+from service.settings.preflight import one_line_error
+from service.settings.service_options import ServiceOptions
+
+RETENTION_INTERVAL_S = 10.0
+
+
+def on_init(
+    environment: Any,
+    credentials: Credentials,
+    custom_values: CustomValues,
+    exporter_started: EventHook,
+    web_ui: Any = None,
+    **_kwargs: Any,
+) -> None:
+    """Listener of Locust's init event (bound by `service.plugin` to what it holds: the
+    credentials, the scenarios' custom-value API and the exporter_started hook)."""
+    route_stdlib_logging()  # again, in case a config turned Locust's own log set-up back on
+    parsed = environment.parsed_options
+    runner = environment.runner
+    is_worker = isinstance(runner, WorkerRunner)
+    try:
+        options = ServiceOptions.read(parsed)
+        if not is_worker:  # a worker's host and users come from its master
+            check_targets(
+                options.allowlist, [environment.host, *(u.host for u in environment.user_classes)]
+            )
+        exporter = Exporter(environment, ExporterOptions.read(parsed))
+        exporter.attach()
+    except (PortInUse, ValueError) as error:
+        one_line_error(str(error))
+    custom_values.connect(exporter.store)
+    exporter_started.fire(exporter=exporter)
+
+    if not isinstance(runner, MasterRunner):  # the processes that send requests
+        HostGuard(options.allowlist).install()
+    retention = StatsRetention(options.history_keep, options.max_error_entries)
+    every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
+    if is_worker:
+        MasterLink(environment, options.master_heartbeat_timeout_s).attach()
+        return
+    cap_runner(runner, options.max_users, options.max_spawn_rate)
+    if web_ui is not None and getattr(parsed, "web_login", False):
+        web_auth.install(web_ui, credentials.web_password)
+    environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
+    if options.shape:
+        shape = make_shape(options.shape, options.shape_settings)
+        shape.runner = runner
+        environment.shape_class = shape
+    if options.target_build.configured:
+        target_build = TargetBuild(options.target_build, lambda: environment.host)
+        exporter.collector.sources.append(target_build.families)
+        target_build.start()
+    probes = Probes(environment, exporter.store, options.ready_window_s)
+    exporter.server.routes["/healthz"] = probes.healthz
+    exporter.server.routes["/readyz"] = probes.readyz
+    probes.start()
+    ActivityLog(
+        environment, exporter.store, options.slow_request_s, options.log_interval_s
+    ).attach()
+
+
+def scrub_report(parsed: Any) -> None:
+    """Locust's HTML report shows the host as given: take out a password inside it."""
+    path = Path(getattr(parsed, "html_file", None) or "")
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        scrubbed = scrub_url_credentials(text)
+        if scrubbed != text:
+            path.write_text(scrubbed, encoding="utf-8")

@@ -1,0 +1,270 @@
+"""What `compare` judges, per endpoint: from a Prometheus with the shipped rules (a window
+against the seasonal baseline the alerts use), or from two --metrics-final-file snapshots."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.regression.stats import (
+    SHARE_FLOOR,
+    THRESHOLD_SERIES,
+    Thresholds,
+    histogram_quantile,
+)
+
+BASELINE_DAYS = 7
+Key = tuple[str, str]  # method, name
+
+
+class CompareError(Exception):
+    """Nothing to judge: bad input, Prometheus unreachable, no data."""
+
+
+@dataclass
+class EndpointData:
+    method: str
+    name: str
+    requests: float = 0.0
+    failures: float = 0.0
+    buckets: list[tuple[float, float]] = field(default_factory=list)  # le, cumulative
+    window_s: float | None = None
+    baseline_histogram: list[tuple[float, float]] = field(default_factory=list)
+    baseline_buckets: dict[float, tuple[float, float]] = field(default_factory=dict)
+    baseline_quantiles: dict[str, float] = field(default_factory=dict)
+    baseline_error_ratio: float | None = None
+    baseline_rate: float | None = None
+
+    @property
+    def requests_in_histogram(self) -> float:
+        return self.buckets[-1][1] if self.buckets else 0.0
+
+    @property
+    def rate(self) -> float | None:
+        return self.requests / self.window_s if self.window_s else None
+
+    @property
+    def has_baseline(self) -> bool:
+        return bool(self.baseline_buckets or self.baseline_histogram)
+
+
+def _le(text: str) -> float:
+    return math.inf if text == "+Inf" else float(text)
+
+
+def _sorted_buckets(by_le: dict[float, float]) -> list[tuple[float, float]]:
+    return sorted(by_le.items())
+
+
+def _quantiles(buckets: list[tuple[float, float]]) -> dict[str, float]:
+    found = {
+        label: histogram_quantile(q, buckets)
+        for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+    }
+    return {label: value for label, value in found.items() if value is not None}
+
+
+# --- two snapshots -------------------------------------------------------------------------
+
+
+def _read_snapshot(path: Path) -> dict[Key, EndpointData]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise CompareError(f"cannot read {path}: {error.strerror or error}") from None
+    endpoints: dict[Key, EndpointData] = {}
+    buckets: dict[Key, dict[float, float]] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = sample.labels
+                if "method" not in labels or "name" not in labels:
+                    continue
+                key = (labels["method"], labels["name"])
+                if sample.name == "loadgen_requests_total":
+                    endpoints.setdefault(key, EndpointData(*key)).requests = sample.value
+                elif sample.name == "loadgen_request_failures_total":
+                    endpoints.setdefault(key, EndpointData(*key)).failures = sample.value
+                elif sample.name == "loadgen_request_duration_seconds_bucket":
+                    buckets.setdefault(key, {})[_le(labels["le"])] = sample.value
+    except ValueError as error:
+        raise CompareError(f"{path} is not a Prometheus text file: {error}") from None
+    for key, by_le in buckets.items():
+        endpoints.setdefault(key, EndpointData(*key)).buckets = _sorted_buckets(by_le)
+    if not endpoints:
+        raise CompareError(f"{path} has no loadgen_requests_total: not a --metrics-final-file")
+    return endpoints
+
+
+def from_files(baseline: Path, candidate: Path) -> tuple[list[EndpointData], str]:
+    before, after = _read_snapshot(baseline), _read_snapshot(candidate)
+    result = []
+    for key, data in sorted(after.items()):
+        base = before.get(key)
+        if base is not None and base.requests > 0:
+            data.baseline_histogram = base.buckets
+            data.baseline_quantiles = _quantiles(base.buckets)
+            data.baseline_error_ratio = base.failures / base.requests
+        result.append(data)
+    heading = f"{candidate} against {baseline} (same scenario, two runs)"
+    return result, heading
+
+
+# --- Prometheus ----------------------------------------------------------------------------
+
+
+class _Prometheus:
+    def __init__(self, url: str, at: float) -> None:
+        self.url = url.rstrip("/")
+        self.at = at
+
+    def query(self, expr: str) -> list[dict]:
+        try:
+            response = requests.get(
+                f"{self.url}/api/v1/query", params={"query": expr, "time": self.at}, timeout=30
+            )
+        except requests.RequestException as error:
+            raise CompareError(
+                f"cannot reach Prometheus at {self.url}: {type(error).__name__}"
+            ) from None
+        if response.status_code != 200:
+            try:
+                detail = response.json().get("error", "")
+            except ValueError:
+                detail = response.text[:200]
+            raise CompareError(
+                f"Prometheus at {self.url} answered {response.status_code}: {detail}"
+            )
+        return response.json()["data"]["result"]
+
+    def by_endpoint(self, expr: str) -> dict[Key, float]:
+        return {
+            (r["metric"].get("method", ""), r["metric"].get("name", "")): float(r["value"][1])
+            for r in self.query(expr)
+        }
+
+    def buckets(self, expr: str) -> dict[Key, list[tuple[float, float]]]:
+        found: dict[Key, dict[float, float]] = {}
+        for r in self.query(expr):
+            key = (r["metric"].get("method", ""), r["metric"].get("name", ""))
+            found.setdefault(key, {})[_le(r["metric"]["le"])] = float(r["value"][1])
+        return {key: _sorted_buckets(by_le) for key, by_le in found.items()}
+
+
+def _thresholds(prometheus: _Prometheus) -> Thresholds:
+    values = {}
+    for field_name, series in THRESHOLD_SERIES.items():
+        found = prometheus.query(series)
+        if not found:
+            raise CompareError(
+                f"Prometheus at {prometheus.url} has no {series}: load the shipped rules "
+                "(prometheus/rules/*.yml)"
+            )
+        values[field_name] = float(found[0]["value"][1])
+    return Thresholds(**values)
+
+
+def _window(prometheus: _Prometheus, job: str, window_s: float, since_change: bool) -> float:
+    if not since_change:
+        return window_s
+    found = prometheus.query(f'max(loadgen_target_build_changed_timestamp_seconds{{job="{job}"}})')
+    if not found:
+        raise CompareError(
+            "no loadgen_target_build_changed_timestamp_seconds: the target's version is not "
+            "read (--target-version-header or --target-version-url)"
+        )
+    since = prometheus.at - float(found[0]["value"][1])
+    if since < 10:
+        raise CompareError(
+            f"the target's version changed only {since:.0f} s ago: nothing to judge yet"
+        )
+    return min(since, 7 * 86400.0)
+
+
+def _median_quantiles(
+    per_day: Iterable[dict[Key, list[tuple[float, float]]]],
+) -> dict[Key, dict[str, float]]:
+    values: dict[Key, dict[str, list[float]]] = {}
+    for day in per_day:
+        for key, buckets in day.items():
+            for label, value in _quantiles(buckets).items():
+                values.setdefault(key, {}).setdefault(label, []).append(value)
+    return {
+        key: {label: statistics.median(v) for label, v in labels.items()}
+        for key, labels in values.items()
+    }
+
+
+def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
+                    at: float | None = None
+                    ) -> tuple[list[EndpointData], Thresholds, str]:  # fmt: skip
+    prometheus = _Prometheus(url, at if at is not None else time.time())
+    thresholds = _thresholds(prometheus)
+    window_s = _window(prometheus, job, window_s, since_change)
+    w = f"{round(window_s)}s"
+    selector = f'job="{job}"'
+    by = "sum by (method, name)"
+    requests_now = prometheus.by_endpoint(
+        f"{by} (increase(loadgen_requests_total{{{selector}}}[{w}]))"
+    )
+    failures_now = prometheus.by_endpoint(
+        f"{by} (increase(loadgen_request_failures_total{{{selector}}}[{w}]))"
+    )
+    bucket_expr = (
+        "sum by (method, name, le) "
+        "(increase(loadgen_request_duration_seconds_bucket{{{s}}}[{w}]{o}))"
+    )
+    buckets_now = prometheus.buckets(bucket_expr.format(s=selector, w=w, o=""))
+    if not any(v > 0 for v in requests_now.values()):
+        raise CompareError(f"no requests of job {job!r} in the last {w} at {url}: nothing to judge")
+    quantiles = _median_quantiles(
+        prometheus.buckets(bucket_expr.format(s=selector, w=w, o=f" offset {day}d"))
+        for day in range(1, BASELINE_DAYS + 1)
+    )
+    chosen: dict[Key, dict[float, tuple[float, float]]] = {}
+    for quantile, label in ((0.95, "p95"), (0.99, "p99")):
+        shares = prometheus.by_endpoint(
+            f"job_method_name:loadgen_request_duration_seconds:baseline_above_{label}_ratio{{{selector}}}"
+        )
+        for r in prometheus.query(
+            "bottomk by (method, name) (1, job_method_name_le:"
+            f"loadgen_request_duration_seconds:baseline_{label}_bucket{{{selector}}})"
+        ):
+            key = (r["metric"].get("method", ""), r["metric"].get("name", ""))
+            share = shares.get(key, SHARE_FLOOR[quantile])
+            chosen.setdefault(key, {})[quantile] = (_le(r["metric"]["le"]), share)
+    error_ratios = prometheus.by_endpoint(
+        f"job_method_name:loadgen_request_failures:baseline_ratio{{{selector}}}"
+    )
+    rates = prometheus.by_endpoint(f"job_method_name:loadgen_requests:baseline_rate{{{selector}}}")
+    # The p95 and p99 the alerts compare with (the p50 has only the daily medians).
+    recorded = {
+        label: prometheus.by_endpoint(
+            f"job_method_name:loadgen_request_duration_seconds:baseline_{label}{{{selector}}}"
+        )
+        for label in ("p95", "p99")
+    }
+    result = []
+    for key in sorted(requests_now):
+        data = EndpointData(*key, requests=requests_now[key], failures=failures_now.get(key, 0.0),
+                            buckets=buckets_now.get(key, []), window_s=window_s)  # fmt: skip
+        data.baseline_buckets = chosen.get(key, {})
+        data.baseline_quantiles = quantiles.get(key, {}) | {
+            label: values[key] for label, values in recorded.items() if key in values
+        }
+        data.baseline_error_ratio = error_ratios.get(key)
+        data.baseline_rate = rates.get(key)
+        result.append(data)
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(prometheus.at))
+    heading = (
+        f"job {job}: the {w} up to {when} against the same time of day "
+        f"over the last {BASELINE_DAYS} days"
+    )
+    return result, thresholds, heading

@@ -1,0 +1,2 @@
+"""Every setting (flag, environment variable, locust.conf key) typed, read and checked once,
+and the one preflight every entry point runs."""

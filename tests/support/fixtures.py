@@ -1,0 +1,100 @@
+"""Fixtures that start real processes (sandbox, Locust) on loopback and clean them up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import LOCUSTFILES, LocustRun, Sandbox, read_csv
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator:
+    """Start sandboxes with given SANDBOX_* settings; all are stopped after the test."""
+    started: list[Sandbox] = []
+
+    def start(**env: str) -> Sandbox:
+        sandbox = Sandbox(env=env).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """One default sandbox shared by a module's tests."""
+    sandbox = Sandbox().start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def run_locust(tmp_path: Path):
+    """Run a locustfile headless against a host, bounded in users and seconds."""
+
+    def run(
+        locustfile: str,
+        host: str,
+        users: int,
+        seconds: int,
+        classes: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> LocustRun:
+        prefix = tmp_path / f"run_{len(list(tmp_path.iterdir()))}"
+        command = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILES / locustfile),
+            "--host",
+            host,
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--stop-timeout",
+            "5",
+            "--only-summary",
+            "--json-file",
+            f"{prefix}",
+            "--csv",
+            f"{prefix}",
+            "--csv-full-history",
+            *classes,
+        ]
+        completed = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+        entries = json.loads(Path(f"{prefix}.json").read_text())
+        return LocustRun(
+            returncode=completed.returncode,
+            stderr=completed.stderr,
+            stats={(e["method"], e["name"]): e for e in entries},
+            failures=read_csv(Path(f"{prefix}_failures.csv")),
+            exceptions=read_csv(Path(f"{prefix}_exceptions.csv")),
+            history=[
+                row
+                for row in read_csv(Path(f"{prefix}_stats_history.csv"))
+                if row["Name"] == "Aggregated"
+            ],
+        )
+
+    return run

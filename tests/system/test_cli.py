@@ -1,0 +1,237 @@
+"""The service CLI: one-line errors for bad input, the embedded sandbox, clean Ctrl-C."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.processes import ROOT, free_port, stop_process, wait_until
+
+CLI = [sys.executable, "-m", "service"]
+
+
+def cli(*args, timeout=60, cwd=None, env=None):
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nope"], "unknown scenario 'nope'"),
+        (["--scenario", "missing.py"], "unknown scenario 'missing.py'"),
+        (["--host", "notaurl"], "invalid host URL 'notaurl'"),
+        (["--host", "ftp://127.0.0.1"], "invalid host URL 'ftp://127.0.0.1'"),
+        (["--host", "http://127.0.0.1:99999"], "invalid host URL"),
+        (["NoSuchUser"], "unknown user class NoSuchUser"),
+        (["--scenario", "stress", "SecureNetUser"], "unknown user class SecureNetUser"),
+        (["--no-such-flag"], "unknown option --no-such-flag"),
+        (["-t"], "option -t needs a value"),
+        (["--shape", "wavy"], "argument --shape: must be one of steady, spike, diurnal, ramp"),
+        (["--shape-peak-hour", "24"], "--shape-peak-hour must be in [0, 24)"),
+        (["--shape-period", "soon"], "--shape-period: must be a number of seconds >= 0"),
+        (["--shape", "spike", "-u", "5", "--shape-base-users", "9"], "above --users 5"),
+        (["--log-interval", "0"], "argument --log-interval: must be a number of seconds > 0"),
+        (["-u", "-5"], "argument -u/--users: must be a whole number >= 0"),
+        (["--metrics-port", "99999"], "argument --metrics-port: must be a TCP port >= 1"),
+        (["--metrics-port", "-1"], "argument --metrics-port: must be a TCP port >= 1"),
+        (["--web-port", "70000"], "argument --web-port: must be a TCP port >= 1"),
+        (["--sandbox-port", "0"], "argument --sandbox-port: must be a TCP port >= 1"),
+        (["--master-port", "0"], "argument --master-port: must be a TCP port >= 1"),
+        (["--ready-window", "inf"], "argument --ready-window: must be a number of seconds"),
+        (["--metrics-max-series", "-5"], "argument --metrics-max-series: must be a whole number"),
+        (["--metrics-quantile-error", "0"], "argument --metrics-quantile-error: must be a ratio"),
+        (["--metrics-final-file", "/proc/x/y.prom"], "--metrics-final-file: cannot write"),
+        (["--logfile", "/proc/x/y.log"], "--logfile: cannot write"),
+        (["--html", "/proc/x/y.html"], "--html: cannot write"),
+        (["--web", "--web-host", "0.0.0.0"], "without authentication: add --web-login"),
+        (["--web", "--web-host", "0.0.0.0", "--web-login"], "needs the operator's password"),
+        (["-u", "5000"], "--users 5000 is above the limit 1000"),
+        (["-r", "500"], "--spawn-rate 500 is above the limit 100"),
+        (["--host", "https://api.example.com"], "not in the allowed hosts"),
+        (["--host", "http://192.168.1.10:8000"], "not in the allowed hosts"),
+        (["--allowed-hosts", " , "], "--allowed-hosts is empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    done = cli("run", *args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("securenet-loadgen: error: ")
+    assert message in done.stderr
+
+
+def test_unreachable_target_is_refused_before_any_load():
+    port = free_port()
+    done = cli("run", "--host", f"http://127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"securenet-loadgen: error: target http://127.0.0.1:{port} is unreachable: "
+        "Connection refused\n"
+    )
+
+
+@pytest.mark.parametrize("option", ["--sandbox-port", "--web-port"])
+def test_a_port_in_use_is_named(option):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("run", option, str(port), *(["--web"] if option == "--web-port" else []))
+    assert done.returncode == 2
+    assert f"port {port}" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_run_starts_and_stops_the_embedded_sandbox(tmp_path):
+    port = free_port()
+    done = cli(
+        "run",
+        "--sandbox-port",
+        str(port),
+        "-u",
+        "3",
+        "-r",
+        "3",
+        "-t",
+        "4s",
+        "--json-file",
+        str(tmp_path / "stats"),
+        "HighVolumeUser",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert {entry["name"] for entry in stats} == {
+        "/api/threats/stream",
+        "/api/devices/bulk",
+        "/api/network/data",
+    }
+    assert all(entry["num_failures"] == 0 for entry in stats)
+    assert port_is_free(port)
+
+
+def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--sandbox-port",
+            str(port),
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "--html",
+            str(tmp_path / "report.html"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
+        time.sleep(3)
+        assert process.poll() is None  # continuous: no run-time limit
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        stop_process(process)
+    assert "/api/auth/login" in (tmp_path / "report.html").read_text()
+    assert port_is_free(port)
+
+
+def test_make_run_uses_the_cli(tmp_path):
+    port = free_port()
+    args = (
+        f"--sandbox-port {port} -u 2 -r 2 -t 3s --json-file {tmp_path}/stats "
+        f"--html {tmp_path}/report.html --csv {tmp_path}/results HighVolumeUser"
+    )
+    done = subprocess.run(
+        ["make", "--no-print-directory", "run", f"ARGS={args}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "stats.json").read_text())
+
+
+def test_an_allowed_host_pattern_lets_the_target_through_to_the_reachability_check():
+    # Nothing listens there: the check after the allowlist refuses it, so no load starts.
+    done = cli("run", "--host", "http://127.0.0.5:9", "--allowed-hosts", "127.0.0.*")
+    assert done.returncode == 2
+    assert "is unreachable" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_settings_come_from_the_environment_too():
+    done = cli("run", env={"SECURENET_SHAPE": "zigzag"})
+    assert done.returncode == 2
+    assert done.stderr == (
+        "securenet-loadgen: error: argument --shape: must be one of steady, spike, diurnal, "
+        "ramp, got 'zigzag' (from SECURENET_SHAPE)\n"
+    )
+
+
+def test_a_locustfile_with_a_syntax_error_is_one_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("from locust import HttpUser\n\nclass User(HttpUser:\n    pass\n")
+    done = cli("run", "--scenario", str(broken))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("securenet-loadgen: error: broken.py line 3: ")
+
+
+LISTENERS = """
+import json, sys
+from locust import events
+for module in sys.argv[1:]:
+    __import__(module)
+ours = lambda hook: [h for h in hook._handlers if getattr(h, "__module__", "").startswith("service")
+                     or getattr(getattr(h, "func", None), "__module__", "").startswith("service")]
+print(json.dumps({name: len(ours(getattr(events, name)))
+                  for name in ("request", "init", "init_command_line_parser")}))
+"""
+
+
+def listeners_after_importing(*modules: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", LISTENERS, *modules], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_only_the_plugin_registers_listeners_on_locusts_events():
+    tools = (
+        "service",
+        "service.commands.cli",
+        "service.alert_receiver",
+        "service.regression.compare",
+    )
+    assert listeners_after_importing(*tools) == {
+        "request": 0,
+        "init": 0,
+        "init_command_line_parser": 0,
+    }
+    # The check sees listeners when there are: the plugin's own import adds them.
+    installed = listeners_after_importing("service.plugin")
+    assert installed["init"] == 1 and installed["init_command_line_parser"] == 1

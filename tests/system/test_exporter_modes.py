@@ -1,0 +1,197 @@
+"""Exported totals equal Locust's own, standalone, with --processes, and master + workers."""
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import (
+    LOCUSTFILES,
+    free_port,
+    locust_totals,
+    metrics_answer,
+    requests_by_endpoint,
+    sample_values,
+    scrape,
+    start_locust,
+    stop_process,
+    wait_until,
+)
+
+LOCUSTFILE = LOCUSTFILES / "locustfile.py"
+RUNNING = frozenset({("state", "running")})
+MISSING = frozenset({("state", "missing")})
+
+
+def headless(host: str, metrics_port: int, tmp_path: Path, seconds: int) -> list[str]:
+    # 10 SecureNetUsers (threats_found) and 20 HighVolumeUsers (volume).
+    return [
+        "SecureNetUser",
+        "HighVolumeUser",
+        "--host",
+        host,
+        *f"--headless -u 30 -r 30 -t {seconds}s --metrics-port {metrics_port}".split(),
+        "--metrics-final-file",
+        str(tmp_path / "final.prom"),
+        "--json-file",
+        str(tmp_path / "stats"),
+    ]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """start(master_args, workers, worker_ids) -> (master, workers); all stopped afterwards."""
+    started = []
+
+    def start(master_args: list[str], workers: int, worker_ids=()) -> tuple:
+        master_port = free_port()
+        master = start_locust(
+            LOCUSTFILE,
+            *master_args,
+            "--master",
+            "--expect-workers",
+            str(workers),
+            "--master-bind-port",
+            str(master_port),
+            cwd=tmp_path,
+        )
+        ids = list(worker_ids) or [None] * workers
+        nodes = [
+            start_locust(
+                LOCUSTFILE,
+                "--worker",
+                "--master-port",
+                str(master_port),
+                *(["--worker-id", worker_id] if worker_id else []),
+                cwd=tmp_path,
+            )
+            for worker_id in ids
+        ]
+        started.extend([master, *nodes])
+        return master, nodes
+
+    yield start
+    for process in started:
+        stop_process(process)
+
+
+def assert_exact(tmp_path: Path) -> None:
+    exported = requests_by_endpoint((tmp_path / "final.prom").read_text())
+    assert exported == locust_totals(tmp_path / "stats.json")
+    assert sum(made for made, _ in exported.values()) > 50
+
+
+def assert_threats_found_match(tmp_path: Path) -> None:
+    text = (tmp_path / "final.prom").read_text()
+    found = sample_values(text, "loadgen_threats_found_count")[frozenset()]
+    seen = sample_values(text, "loadgen_threats_seen_total")[frozenset()]
+    threat_lists = requests_by_endpoint(text).get(("GET", "/api/threats"), (0, 0))[0]
+    # One threats_found value per successful /api/threats; each response listed limit=50.
+    assert found == threat_lists > 0
+    assert seen == 50 * found
+
+
+def test_standalone_totals_equal_locusts_and_scrapes_live(sandbox, tmp_path):
+    port = free_port()
+    process = start_locust(LOCUSTFILE, *headless(sandbox.url, port, tmp_path, 12), cwd=tmp_path)
+    try:
+        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        time.sleep(4)
+        live = requests_by_endpoint(scrape(port).text)
+        assert live and all(made > 0 for made, _ in live.values())
+        assert process.wait(timeout=60) == 0, process.stderr.read()[-2000:]
+    finally:
+        stop_process(process)
+    assert_exact(tmp_path)
+    assert_threats_found_match(tmp_path)
+
+
+def test_processes_mode_master_serves_exact_totals(sandbox, tmp_path):
+    port = free_port()
+    process = start_locust(
+        LOCUSTFILE, *headless(sandbox.url, port, tmp_path, 12), "--processes", "2", cwd=tmp_path
+    )
+    try:
+        wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+        time.sleep(5)
+        text = scrape(port).text
+        assert sample_values(text, "loadgen_workers")[RUNNING] == 2
+        assert len(sample_values(text, "loadgen_event_loop_lag_seconds_count")) == 3
+        assert process.wait(timeout=60) == 0, process.stderr.read()[-2000:]
+    finally:
+        stop_process(process)
+    assert_exact(tmp_path)
+    assert_threats_found_match(tmp_path)
+
+
+def test_master_and_two_worker_processes(sandbox, tmp_path, cluster):
+    port = free_port()
+    master, workers = cluster(headless(sandbox.url, port, tmp_path, 14), 2, ("w1", "w2"))
+    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    time.sleep(6)
+    text = scrape(port).text
+    labels = {dict(k)["worker"] for k in sample_values(text, "loadgen_process_cpu_ratio")}
+    assert labels == {"master", "w1", "w2"}
+    assert master.wait(timeout=60) == 0, master.stderr.read()[-2000:]
+    for worker in workers:
+        worker.wait(timeout=30)
+    assert_exact(tmp_path)
+    assert_threats_found_match(tmp_path)
+
+
+def test_workers_serve_nothing(sandbox, tmp_path):
+    master_port, worker_metrics = free_port(), free_port()
+    master = start_locust(
+        LOCUSTFILE,
+        "--host",
+        sandbox.url,
+        "--master",
+        "--master-bind-port",
+        str(master_port),
+        *f"--headless -u 2 -r 2 -t 6s --expect-workers 1 --metrics-port {free_port()}".split(),
+        cwd=tmp_path,
+    )
+    worker = start_locust(
+        LOCUSTFILE,
+        "--worker",
+        "--master-port",
+        str(master_port),
+        "--metrics-port",
+        str(worker_metrics),
+        cwd=tmp_path,
+    )
+    try:
+        time.sleep(4)
+        assert not metrics_answer(worker_metrics)
+    finally:
+        for process in (master, worker):
+            stop_process(process)
+
+
+def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox, cluster):
+    port = free_port()
+    master, workers = cluster(
+        ["--host", sandbox.url, *f"--headless -u 4 -r 4 -t 40s --metrics-port {port}".split()], 2
+    )
+    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    wait_until(
+        lambda: sample_values(scrape(port).text, "loadgen_workers")[RUNNING] == 2,
+        20,
+        "two running workers",
+    )
+    assert sample_values(scrape(port).text, "loadgen_workers")[MISSING] == 0
+    before = sum(made for made, _ in requests_by_endpoint(scrape(port).text).values())
+    workers[0].send_signal(signal.SIGKILL)
+    wait_until(
+        lambda: sample_values(scrape(port).text, "loadgen_workers")[MISSING] == 1,
+        15,
+        "the missing-worker gauge to rise",
+    )
+    time.sleep(3)
+    after = sum(made for made, _ in requests_by_endpoint(scrape(port).text).values())
+    assert after > before  # the master still serves, and the surviving worker's load arrives
+    stop_process(master)
+    events = [json.loads(line)["event"] for line in master.stderr if line.startswith("{")]
+    assert events.count("worker_joined") == 2 and events.count("worker_lost") == 1

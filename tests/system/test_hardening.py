@@ -1,0 +1,425 @@
+"""Hardening on real processes: logging that never kills its caller, workers and masters that
+come and go, rails that hold on every path, floods, outages named by their cause, leaks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.support.processes import (
+    LOCUSTFILES,
+    ROOT,
+    free_port,
+    locust_totals,
+    requests_by_endpoint,
+    run_locust_to_end,
+    sample_values,
+    scrape,
+    start_locust,
+    stop_process,
+    wait_until,
+)
+
+TEST_LOCUSTFILES = ROOT / "tests" / "support" / "locustfiles"
+LOCUSTFILE = LOCUSTFILES / "locustfile.py"
+
+
+def json_lines(stderr: str) -> list[dict]:
+    """Every stderr line parsed as JSON (fails on any line that is not one object)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+def users_exported(port: int) -> float:
+    try:
+        text = scrape(port).text
+    except requests.RequestException:
+        return -1
+    return sum(sample_values(text, "loadgen_users").values())
+
+
+def missing_workers(port: int) -> float:
+    try:
+        text = scrape(port).text
+    except requests.RequestException:
+        return -1
+    return sample_values(text, "loadgen_workers").get(frozenset({("state", "missing")}), 0)
+
+
+class Canary:
+    """A TCP listener on 127.0.0.2 (loopback, standing in for a host outside the allowlist)
+    that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.2", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.2:{self.port}"
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def canary():
+    listener = Canary()
+    yield listener
+    listener.close()
+
+
+# -- 1. logging -------------------------------------------------------------------------
+
+
+def test_a_task_that_logs_on_every_run_keeps_its_users_running(sandbox, tmp_path):
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "chatty.py"), "--host", sandbox.url, "--headless",
+        "-u", "2", "-r", "2", "-t", "5s", "--metrics-port", str(free_port()),
+        "--json-file", str(tmp_path / "stats"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    made = locust_totals(tmp_path / "stats.json")[("GET", "/_sandbox/health")][0]
+    # 2 users, a request every ~50 ms for 5 s: before the fix the first dropped line killed
+    # each user (2 requests in all).
+    assert made > 60
+    lines = json_lines(done.stderr)
+    told = [line for line in lines if line["event"].startswith("checked health")]
+    assert 0 < len(told) < 5 * made  # rate-limited, not silenced
+
+
+def test_a_master_waiting_for_its_workers_survives_its_own_log_lines(tmp_path):
+    master = start_locust(
+        LOCUSTFILE, "--master", "--expect-workers", "2", "--headless", "-u", "2", "-t", "5s",
+        "--master-bind-port", str(free_port()), "--metrics-port", str(free_port()),
+        "--host", "http://127.0.0.1:9", cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        # Locust logs "Waiting for workers" every second after 5 s: the rate limiter drops
+        # most of them from the 11th second on, which used to kill the master.
+        time.sleep(16)
+        assert master.poll() is None, master.stderr.read()[-2000:]
+    finally:
+        stop_process(master)
+
+
+# -- 2, 3. masters and workers that come and go -----------------------------------------
+
+
+def test_a_worker_whose_master_restarted_exits_1_and_is_only_counted_once_back(sandbox, tmp_path):
+    bind_port, metrics_port = free_port(), free_port()
+    master_args = [
+        "--master", "--expect-workers", "1", "--headless", "-u", "2", "-r", "2", "-t", "60s",
+        "--master-bind-port", str(bind_port), "--metrics-port", str(metrics_port),
+        "--host", sandbox.url, "HighVolumeUser",
+    ]  # fmt: skip
+    worker_args = ["--worker", "--master-port", str(bind_port), "--master-heartbeat-timeout", "4"]
+    first = start_locust(LOCUSTFILE, *master_args, cwd=tmp_path)
+    worker = start_locust(LOCUSTFILE, *worker_args, cwd=tmp_path)
+    second = None
+    try:
+        wait_until(lambda: users_exported(metrics_port) == 2, 30, "two users on the first master")
+        first.kill()
+        first.wait()
+        second = start_locust(LOCUSTFILE, *master_args, cwd=tmp_path)
+        wait_until(lambda: users_exported(metrics_port) >= 0, 20, "the second master's /metrics")
+        # The worker's master went silent: it gives up, non-zero, for its supervisor.
+        assert worker.wait(timeout=30) == 1, worker.stderr.read()[-2000:]
+        assert any(
+            json.loads(line).get("event") == "master_lost"
+            for line in worker.stderr.read().splitlines()
+            if line.startswith("{")
+        )
+        # Reports of the unregistered worker were not merged by the new master.
+        exported = requests_by_endpoint(scrape(metrics_port).text)
+        assert sum(made for made, _ in exported.values()) == 0
+        # Started again (as a supervisor would), it registers and its load is counted.
+        worker = start_locust(LOCUSTFILE, *worker_args, cwd=tmp_path)
+        wait_until(lambda: users_exported(metrics_port) == 2, 30, "two users on the new master")
+    finally:
+        for process in (first, second, worker):
+            if process is not None:
+                stop_process(process)
+
+
+def test_a_killed_workers_users_go_to_the_others_within_seconds(sandbox, tmp_path, capsys):
+    bind_port, metrics_port = free_port(), free_port()
+    master = start_locust(
+        LOCUSTFILE, "--master", "--expect-workers", "2", "--headless", "-u", "6", "-r", "6",
+        "-t", "60s", "--master-bind-port", str(bind_port), "--metrics-port", str(metrics_port),
+        "--host", sandbox.url, "HighVolumeUser", cwd=tmp_path,
+    )  # fmt: skip
+    workers = [
+        start_locust(LOCUSTFILE, "--worker", "--master-port", str(bind_port), cwd=tmp_path)
+        for _ in range(2)
+    ]
+    try:
+        wait_until(lambda: users_exported(metrics_port) == 6, 30, "six users on two workers")
+        time.sleep(4)  # spawning complete and reported
+        workers[0].kill()
+        killed_at = time.monotonic()
+        # The master has noticed the loss (its users no longer count) and all six run again.
+        wait_until(
+            lambda: missing_workers(metrics_port) == 1 and users_exported(metrics_port) == 6,
+            30,
+            "six users on the one worker left",
+        )
+        restored_s = time.monotonic() - killed_at
+        with capsys.disabled():
+            print(f"\nusers back to target {restored_s:.1f} s after a worker was killed")
+        assert restored_s < 20
+        assert workers[1].poll() is None
+    finally:
+        for process in (master, *workers):
+            stop_process(process)
+
+
+def test_a_worker_stopped_past_its_master_timeout_gives_up_non_zero(sandbox, tmp_path):
+    bind_port = free_port()
+    master = start_locust(
+        LOCUSTFILE, "--master", "--expect-workers", "1", "--headless", "-u", "1", "-r", "1",
+        "-t", "60s", "--master-bind-port", str(bind_port), "--metrics-port", str(free_port()),
+        "--host", sandbox.url, "HighVolumeUser", cwd=tmp_path,
+    )  # fmt: skip
+    worker = start_locust(
+        LOCUSTFILE, "--worker", "--master-port", str(bind_port),
+        "--master-heartbeat-timeout", "3", cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        time.sleep(6)
+        worker.send_signal(signal.SIGSTOP)
+        time.sleep(6)
+        worker.send_signal(signal.SIGCONT)
+        assert worker.wait(timeout=20) == 1
+    finally:
+        for process in (master, worker):
+            stop_process(process)
+
+
+# -- 5. floods ----------------------------------------------------------------------------
+
+
+def test_a_name_that_cannot_be_encoded_is_counted_by_both(tmp_path):
+    final = tmp_path / "final.prom"
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "synthetic.py"), "--headless", "-u", "1", "-t", "3s",
+        "--metrics-port", str(free_port()), "--metrics-final-file", str(final),
+        "--json-file", str(tmp_path / "stats"), cwd=tmp_path,
+        env={"SYNTHETIC_BAD_NAME": "1"},
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    assert "UnicodeEncodeError" not in done.stderr
+    exported = requests_by_endpoint(final.read_text())
+    by_locust = locust_totals(tmp_path / "stats.json")
+    escaped = ("GET", "bad-\\udc80-name")
+    assert exported[escaped][0] == by_locust[escaped][0] > 10
+    assert exported[escaped][1] == by_locust[escaped][1] == exported[escaped][0]
+
+
+# -- 6. outages named by their cause -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("user", "name", "reason"),
+    [
+        ("CheckedUser", "/api/threats/stream", "ConnectionError"),
+        ("FastCheckedUser", "fast-stream", "ConnectionRefusedError"),
+    ],
+)
+def test_a_target_down_is_one_reason_whatever_the_checks_say(tmp_path, user, name, reason):
+    final = tmp_path / "final.prom"
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", dead, "--headless", "-u", "1",
+        "-t", "3s", "--metrics-port", str(free_port()), "--metrics-final-file", str(final),
+        user, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    reasons = sample_values(final.read_text(), "loadgen_request_failure_reasons_total")
+    assert {dict(labels)["reason"] for labels in reasons} == {reason}
+    assert requests_by_endpoint(final.read_text())[("GET", name)][1] > 5
+
+
+# -- 7. --logfile -----------------------------------------------------------------------
+
+
+def test_logfile_gets_every_line_as_json(sandbox, tmp_path):
+    logfile = tmp_path / "logs" / "run.jsonl"
+    done = run_locust_to_end(
+        "-f", str(LOCUSTFILE), "--host", sandbox.url, "--headless", "-u", "1", "-t", "2s",
+        "--metrics-port", str(free_port()), "--logfile", str(logfile), "HighVolumeUser",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line)["event"] for line in logfile.read_text().splitlines()]
+    assert events[0] == "Starting Locust " + __import__("locust").__version__
+    assert "test_start" in events and "test_stop" in events
+
+
+# -- 9. the rails on every path ----------------------------------------------------------
+
+
+def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_path, canary):
+    web_port, metrics_port = free_port(), free_port()
+    process = start_locust(
+        LOCUSTFILE, "--host", sandbox.url, "--web-port", str(web_port),
+        "--metrics-port", str(metrics_port), "--max-users", "8", "HighVolumeUser",
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        web = f"http://127.0.0.1:{web_port}"
+        wait_until(lambda: _answers(web), 20, "the web UI")
+        # Only on loopback unless asked: the same port on another address is closed.
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.2:{web_port}/", timeout=2)
+        swarm = requests.post(
+            f"{web}/swarm",
+            data={"user_count": 5000, "spawn_rate": 50, "host": canary.url},
+            timeout=10,
+        )
+        assert swarm.ok
+        wait_until(lambda: users_exported(metrics_port) > 0, 20, "users from the swarm")
+        time.sleep(4)
+        assert 0 < users_exported(metrics_port) <= 8
+        failures = sample_values(scrape(metrics_port).text, "loadgen_request_failure_reasons_total")
+        assert {dict(labels)["reason"] for labels in failures} == {"HostNotAllowed"}
+        assert canary.connections == 0
+        assert (
+            requests.post(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).status_code == 405
+        )
+        assert requests.head(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).ok
+    finally:
+        stop_process(process)
+
+
+def test_the_web_ui_beyond_loopback_needs_the_operators_password(sandbox, tmp_path):
+    web_port, metrics_port = free_port(), free_port()
+    process = start_locust(
+        LOCUSTFILE, "--host", sandbox.url, "--web-host", "127.0.0.2", "--web-port", str(web_port),
+        "--web-login", "--metrics-port", str(metrics_port), "HighVolumeUser", cwd=tmp_path,
+        env={"SECURENET_WEB_PASSWORD": "op-pa55word"},
+    )  # fmt: skip
+    web = f"http://127.0.0.2:{web_port}"
+    swarm = {"user_count": 2, "spawn_rate": 2}
+    try:
+        wait_until(lambda: _answers(f"{web}/login"), 20, "the login page")
+        browser = requests.Session()
+        refused = browser.post(f"{web}/swarm", data=swarm, timeout=5, allow_redirects=False)
+        assert refused.status_code in (302, 401) and "/login" in refused.headers.get(
+            "Location", "/login"
+        )
+        wrong = {"username": "operator", "password": "guess"}
+        browser.post(f"{web}/login_submit", data=wrong, timeout=5)
+        assert (
+            browser.post(f"{web}/swarm", data=swarm, timeout=5, allow_redirects=False).status_code
+            != 200
+        )
+        time.sleep(2)
+        assert users_exported(metrics_port) == 0
+        right = {"username": "operator", "password": "op-pa55word"}
+        browser.post(f"{web}/login_submit", data=right, timeout=5)
+        assert browser.post(f"{web}/swarm", data=swarm, timeout=5).json()["success"]
+        wait_until(lambda: users_exported(metrics_port) == 2, 20, "users started by the operator")
+    finally:
+        stop_process(process)
+    assert "op-pa55word" not in process.stderr.read()
+
+
+def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, sandbox):
+    final = tmp_path / "final.prom"
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", sandbox.url, "--headless",
+        "-u", "2", "-r", "2", "-t", "3s", "--metrics-port", str(free_port()),
+        "--metrics-final-file", str(final), "AbsoluteUrlUser", "FastAbsoluteUrlUser",
+        cwd=tmp_path, env={"OUTSIDE_URL": canary.url},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    exported = requests_by_endpoint(final.read_text())
+    assert exported[("GET", "outside")][1] == exported[("GET", "outside")][0] > 5
+    assert exported[("GET", "outside-fast")][1] == exported[("GET", "outside-fast")][0] > 5
+    reasons = sample_values(final.read_text(), "loadgen_request_failure_reasons_total")
+    assert {dict(labels)["reason"] for labels in reasons} == {"HostNotAllowed"}
+    assert canary.connections == 0
+
+
+# -- 10. leaks and orphans ---------------------------------------------------------------
+
+
+def test_a_password_in_the_host_reaches_no_log_line_or_report(sandbox, tmp_path):
+    host = sandbox.url.replace("http://", "http://svc:pa55-in-url@")
+    done = run_locust_to_end(
+        "-f", str(LOCUSTFILE), "--host", host, "--headless", "-u", "1", "-t", "2s",
+        "--metrics-port", str(free_port()), "--html", str(tmp_path / "report.html"),
+        "HighVolumeUser", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (tmp_path / "report.html").read_text()
+    assert "pa55-in-url" not in done.stderr and "pa55-in-url" not in report
+    assert "svc:[REDACTED]@127.0.0.1" in report
+    assert any(line.get("event") == "test_start" for line in json_lines(done.stderr))
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def test_children_die_with_the_cli_and_a_plain_locustfile_gets_the_service(tmp_path):
+    sandbox_port, metrics_port = free_port(), free_port()
+    cli = subprocess.Popen(
+        [
+            sys.executable, "-m", "service", "run", "--scenario",
+            str(TEST_LOCUSTFILES / "plain.py"), "--sandbox-port", str(sandbox_port),
+            "-u", "1", "-r", "1", "--metrics-port", str(metrics_port),
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        # No `import service` in the locustfile, yet /metrics counts its requests.
+        wait_until(lambda: sum(m for m, _ in _endpoints(metrics_port).values()) > 3, 30, "metrics")
+        cli.kill()
+        cli.wait()
+        wait_until(lambda: _closed(metrics_port) and _closed(sandbox_port), 15, "children gone")
+    finally:
+        stop_process(cli)
+
+
+def _endpoints(port: int) -> dict:
+    try:
+        return requests_by_endpoint(scrape(port).text)
+    except requests.RequestException:
+        return {}
+
+
+def _closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0

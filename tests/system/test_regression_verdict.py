@@ -1,0 +1,157 @@
+"""Regression detection on real processes: `compare` on two real runs' final files, and a bad
+deploy (a version change plus a latency fault) through Prometheus with the shipped rules to
+Alertmanager and to `compare`'s exit status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.support.processes import (
+    LOCUSTFILES,
+    ROOT,
+    free_port,
+    run_locust_to_end,
+    start_locust,
+    stop_process,
+    wait_until,
+)
+from tests.support.prometheus_stack import AlertReceiver, PrometheusStack, wait_for_data
+
+SLOW = "/api/threats/stream"
+# A steady latency for every /api endpoint, so that two healthy runs have the same distribution
+# whatever else this machine is doing.
+STEADY = {"distribution": "normal", "mean_ms": 30, "spread_ms": 6}
+SLOWER = {"distribution": "normal", "mean_ms": 90, "spread_ms": 18}
+
+
+def compare(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "service", "compare", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def final_file(sandbox, tmp_path, name: str) -> str:
+    path = tmp_path / f"{name}.prom"
+    done = run_locust_to_end(
+        "-f", str(LOCUSTFILES / "locustfile.py"), "--host", sandbox.url, "--headless",
+        "-u", "6", "-r", "6", "-t", "12s", "--metrics-port", str(free_port()),
+        "--metrics-final-file", str(path), "--only-summary", "HighVolumeUser", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return str(path)
+
+
+def test_compare_fails_a_slower_run_and_passes_an_equal_one(start_sandbox, tmp_path):
+    sandbox = start_sandbox()
+    sandbox.set_fault(path_prefix="/api", latency=STEADY)
+    baseline = final_file(sandbox, tmp_path, "baseline")
+    sandbox.set_fault(path_prefix=SLOW, latency=SLOWER)
+    slower = final_file(sandbox, tmp_path, "slower")
+    sandbox.clear_faults()
+    sandbox.set_fault(path_prefix="/api", latency=STEADY)
+    same = final_file(sandbox, tmp_path, "same")
+
+    verdict = compare(
+        "--baseline", baseline, "--candidate", slower, "--json", str(tmp_path / "v.json")
+    )
+    assert verdict.returncode == 1, verdict.stdout + verdict.stderr
+    named = [line for line in verdict.stdout.splitlines() if line.startswith("regression:")]
+    assert len(named) == 1 and f"GET {SLOW}:" in named[0] and "p95 slower" in named[0], named
+    assert '"regression": true' in (tmp_path / "v.json").read_text()
+
+    verdict = compare("--baseline", baseline, "--candidate", same)
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    assert "regression:" not in verdict.stdout
+
+    # A threshold in the k6 style fails what the statistics alone let pass.
+    verdict = compare("--baseline", baseline, "--candidate", same, "--fail-on", "p50 < 1s")
+    assert verdict.returncode == 1 and "fail-on p50 < 1s" in verdict.stdout
+
+
+def test_compare_says_in_one_line_why_it_cannot_judge(tmp_path):
+    garbage = tmp_path / "garbage.prom"
+    garbage.write_text("not metrics {{{\n")
+    cases = [
+        ((), "give either --prometheus URL, or --baseline FILE and --candidate FILE"),
+        (("--baseline", str(garbage)), "--baseline and --candidate go together"),
+        (
+            ("--baseline", str(garbage), "--candidate", str(garbage)),
+            "is not a Prometheus text file",
+        ),
+        (("--baseline", str(tmp_path / "nope"), "--candidate", str(garbage)), "cannot read"),
+        (("--prometheus", f"http://127.0.0.1:{free_port()}"), "cannot reach Prometheus"),
+        (("--prometheus", "http://127.0.0.1:1", "--window", "nan"), "--window: must be seconds"),
+        (
+            ("--prometheus", "http://127.0.0.1:1", "--fail-on", "p95 > 15"),
+            "a latency is in ms or s",
+        ),
+        (
+            ("--prometheus", "http://127.0.0.1:1", "--fail-on", "p97 > +5%"),
+            "the metric must be one of",
+        ),
+    ]
+    for args, message in cases:
+        done = compare(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_bad_deploy_reaches_alertmanager_and_fails_the_pipeline(start_sandbox, tmp_path):
+    """Sandbox, load generator, Prometheus with the shipped rules and Alertmanager as real
+    processes, on a clock 600x faster: a day is 144 s, a 5-minute window 0.5 s (scraped every
+    0.1 s). After a day of steady traffic (the baseline), version 2.0.0 makes one endpoint
+    slower: the regression alert reaches the webhook naming the endpoint and the version, and
+    `compare` fails the pipeline; before it, `compare` passes."""
+    sandbox = start_sandbox(SANDBOX_VERSION="1.0.0")
+    sandbox.set_fault(path_prefix="/api", latency=STEADY)
+    webhook = AlertReceiver().start()
+    metrics = free_port()
+    locust = start_locust(
+        LOCUSTFILES / "locustfile.py",
+        *("--host", sandbox.url, "--headless", "-u", "8", "-r", "8", "-t", "400s"),
+        *("--metrics-port", str(metrics), "--only-summary"),
+        *("--target-version-header", "X-Build-Version", "--target-version-interval", "1"),
+        "HighVolumeUser",
+        cwd=tmp_path,
+    )
+    stack = PrometheusStack(
+        tmp_path, metrics, sandbox.port, webhook.port, factor=600, scrape_interval="100ms"
+    ).start()
+    judge = ("--prometheus", stack.url, "--window", "20")
+    try:
+        # The baseline exists once a (compressed) day of history does.
+        wait_for_data(
+            stack, "job_method_name:loadgen_request_duration_seconds:baseline_above_p95_ratio", 240
+        )
+        time.sleep(20)
+        verdict = compare(*judge)
+        assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+        assert not [a for a in webhook.alerts("firing") if "Regression" in a["alertname"]]
+
+        sandbox.set_version("2.0.0").raise_for_status()
+        sandbox.set_fault(path_prefix=SLOW, latency=SLOWER)
+        wait_until(
+            lambda: webhook.has("LoadgenLatencyRegression", "firing", name=SLOW), 60, "the alert"
+        )
+        alert = next(
+            a for a in webhook.alerts("firing") if a["alertname"] == "LoadgenLatencyRegression"
+        )
+        assert alert["labels"]["name"] == SLOW and alert["receiver"] == "ticket"
+        assert "now 2.0.0" in alert["deploy"], alert
+        assert not webhook.has("LoadgenLatencyRegression", "firing", name="/api/network/data")
+
+        time.sleep(20)
+        verdict = compare(*judge)
+        assert verdict.returncode == 1, verdict.stdout + verdict.stderr
+        named = [line for line in verdict.stdout.splitlines() if line.startswith("regression:")]
+        assert any(f"GET {SLOW}:" in line for line in named), verdict.stdout
+        assert not any("/api/network/data" in line for line in named), verdict.stdout
+        since = compare("--prometheus", stack.url, "--since-version-change")
+        assert since.returncode == 1, since.stdout + since.stderr
+    finally:
+        stop_process(locust)
+        stack.stop()
+        webhook.stop()

@@ -1,0 +1,120 @@
+"""The statistics `compare` shares with the alert rules, and `--fail-on` parsing."""
+
+from __future__ import annotations
+
+import math
+from argparse import ArgumentTypeError
+
+import pytest
+
+from service.regression import fail_on
+from service.regression.stats import (
+    Thresholds,
+    baseline_bucket,
+    cdf,
+    deviate,
+    histogram_quantile,
+    share_above_test,
+    throughput_test,
+)
+
+
+def poisson_upper_tail(k: int, mean: float) -> float:
+    """P(X >= k), summed in logs from k up (no cancellation, no overflow)."""
+    return sum(math.exp(i * math.log(mean) - mean - math.lgamma(i + 1)) for i in range(k, k + 2000))
+
+
+def normal_quantile_of_tail(p: float) -> float:
+    low, high = 0.0, 40.0
+    for _ in range(200):
+        mid = (low + high) / 2
+        if 0.5 * math.erfc(mid / math.sqrt(2)) > p:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+@pytest.mark.parametrize("k, mean", [(5, 0.06), (8, 1.0), (16, 3.0), (60, 30.0), (1200, 1000.0)])
+def test_the_z_score_matches_the_exact_poisson_tail_from_a_handful_of_counts(k, mean):
+    exact = normal_quantile_of_tail(poisson_upper_tail(k, mean))
+    assert deviate(k, mean) == pytest.approx(exact, abs=0.45)
+    # The textbook (k - e) / sqrt(e) overstates small counts by far: 20 instead of 5.7.
+    if mean < 1:
+        assert (k - mean) / math.sqrt(mean) > 3 * exact
+
+
+def test_a_shift_needs_both_significance_and_size():
+    thresholds = Thresholds.from_rule_file()
+    # 12% of 800 requests above the baseline's p95 (5% expected): significant and 2.4x.
+    assert share_above_test(96, 800, 0.05, thresholds.z, thresholds.latency_lift).regressed
+    # The same share of 40 requests: not enough requests to tell.
+    assert not share_above_test(4, 40, 0.05, thresholds.z, thresholds.latency_lift).regressed
+    # 5.6% of a million: beyond chance, but too small a shift to matter (hour-to-hour noise).
+    assert not share_above_test(56_000, 1e6, 0.05, thresholds.z, thresholds.latency_lift).regressed
+    assert share_above_test(5, 0, 0.05, 4.5, 1.6) is None
+    drop = throughput_test(400, 1000, thresholds.z, thresholds.throughput_ratio)
+    assert drop.regressed and drop.lift == 0.4
+    assert not throughput_test(900, 1000, thresholds.z, thresholds.throughput_ratio).regressed
+    assert throughput_test(0, 1000, thresholds.z, thresholds.throughput_ratio).regressed
+
+
+def test_the_thresholds_are_read_from_the_slo_rules():
+    thresholds = Thresholds.from_rule_file()
+    assert (
+        thresholds.z == 4
+        and thresholds.error_z == 5
+        and thresholds.latency_shift == 1.15
+        and thresholds.min_failures == 5
+    )
+
+
+def test_baseline_bucket_and_quantiles_follow_prometheus():
+    buckets = [(0.1, 50.0), (0.2, 95.0), (0.4, 99.0), (0.8, 100.0), (math.inf, 100.0)]
+    assert baseline_bucket(cdf(buckets), 0.95) == (0.2, pytest.approx(0.05))
+    assert baseline_bucket(cdf(buckets), 0.99) == (0.4, pytest.approx(0.01))
+    assert histogram_quantile(0.5, buckets) == pytest.approx(0.1)
+    assert histogram_quantile(0.97, buckets) == pytest.approx(0.2 + 0.2 * 2 / 4)
+    assert histogram_quantile(0.5, []) is None
+
+
+@pytest.mark.parametrize(
+    "text, metric, value, relative",
+    [
+        ("p95 > +15%", "p95", 0.15, True),
+        ("throughput < -30%", "throughput", -0.30, True),
+        ("p99>800ms", "p99", 0.8, False),
+        ("p50 >= 1.5s", "p50", 1.5, False),
+        ("errors > 1%", "errors", 0.01, False),
+        ("throughput < 5/s", "throughput", 5.0, False),
+    ],
+)
+def test_fail_on_reads_k6_style_thresholds(text, metric, value, relative):
+    threshold = fail_on.parse(text)
+    assert (threshold.metric, threshold.relative) == (metric, relative)
+    assert threshold.value == pytest.approx(value)
+
+
+def test_fail_on_compares_against_the_baseline_or_an_absolute_value():
+    assert fail_on.parse("p95 > +15%").breached(0.100, 0.120)
+    assert not fail_on.parse("p95 > +15%").breached(0.100, 0.110)
+    assert not fail_on.parse("p95 > +15%").breached(None, 0.5)  # no baseline: nothing to judge
+    assert fail_on.parse("errors > 1%").breached(None, 0.02)
+    assert fail_on.parse("throughput < -30%").breached(10.0, 6.0)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("p95", "cannot read"),
+        ("p97 > 1s", "the metric must be one of"),
+        ("p95 > 15", "a latency is in ms or s"),
+        ("p95 > +15ms", "a change against the baseline is in %"),
+        ("errors > 150%", "an error ratio is a percentage"),
+        ("throughput < 5ms", "throughput is in requests per second"),
+        ("p95 > nan", "cannot read"),
+    ],
+)
+def test_fail_on_says_what_is_wrong(text, message):
+    with pytest.raises(ArgumentTypeError, match=message):
+        fail_on.parse(text)
