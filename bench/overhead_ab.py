@@ -35,8 +35,8 @@ def _switch(on: bool) -> None:
     if on:
         tap.attach()
         # The monitor's loop without start()'s psutil baselines, which would be counted anew
-        # every phase: its first tick comes one interval in, as it does after start-up.
-        monitor._greenlet = gevent.spawn(monitor._run)
+        # every phase.
+        monitor.resume()
     else:
         tap.detach()
         monitor.stop()

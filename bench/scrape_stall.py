@@ -22,6 +22,7 @@ from locust.env import Environment
 from bench.sandbox_throughput import free_port
 from service.metrics.exporter import Exporter
 from service.metrics.store import MetricStore
+from service.operation.runner_mode import RunnerMode
 from service.settings.exporter_options import ExporterOptions
 
 CLIENT = """
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     environment.create_local_runner()
     ticker = Ticker()
     for series in args.series:
-        exporter = Exporter(environment, ExporterOptions(host="127.0.0.1", port=free_port()))
+        options = ExporterOptions(host="127.0.0.1", port=free_port())
+        exporter = Exporter(environment, options, RunnerMode.of(environment.runner))
         exporter.attach()
         endpoints = fill(exporter.store, series)
         gevent.sleep(1)

@@ -12,19 +12,25 @@ from typing import Any
 
 import gevent
 import structlog
-from locust.runners import MasterRunner
 
 from service.metrics.store import MetricStore, stable_items
 from service.operation.periodic import every
+from service.operation.runner_mode import RunnerMode
 
 logger = structlog.get_logger("securenet.activity")
 
 
 class ActivityLog:
     def __init__(
-        self, environment: Any, store: MetricStore, slow_s: float, interval_s: float
+        self,
+        environment: Any,
+        store: MetricStore,
+        slow_s: float,
+        interval_s: float,
+        mode: RunnerMode,
     ) -> None:
         self.environment = environment
+        self.mode = mode
         self.store = store
         self.interval_s = interval_s
         bounds = store.layout.bounds
@@ -44,7 +50,9 @@ class ActivityLog:
         events.test_stop.add_listener(self._test_stop)
         events.spawning_complete.add_listener(self._spawning_complete)
         events.quit.add_listener(self._quit)
-        self._greenlets = [every(1.0, self.watch_workers), every(self.interval_s, self.report)]
+        self._greenlets = [every(self.interval_s, self.report)]
+        if self.mode is RunnerMode.MASTER:
+            self._greenlets.append(every(1.0, self.watch_workers))
 
     def _test_start(self, **_kwargs: Any) -> None:
         logger.info("test_start", host=self.environment.host)
@@ -61,8 +69,6 @@ class ActivityLog:
 
     def watch_workers(self) -> None:
         runner = self.environment.runner
-        if not isinstance(runner, MasterRunner):
-            return
         now = {worker_id: node.state for worker_id, node in list(runner.clients.items())}
         for worker_id, state in now.items():
             before = self.workers.get(worker_id)

@@ -14,13 +14,13 @@ from typing import Any
 
 import gevent
 import structlog
-from locust.runners import MasterRunner, WorkerRunner
 
-from service.metrics.collector import ExporterInfo, LoadgenCollector
+from service.metrics.collectors import ExporterInfo, LoadgenCollector
 from service.metrics.request_tap import RequestTap
 from service.metrics.server import MetricsServer
 from service.metrics.store import MetricStore
-from service.monitor.health import ProcessHealth, ProcessMonitor
+from service.monitor.health import ProcessMonitor, WorkersHealth
+from service.operation.runner_mode import RunnerMode
 from service.settings.exporter_options import ExporterOptions
 
 logger = structlog.get_logger(__name__)
@@ -35,22 +35,22 @@ def _package_version() -> str:
 
 
 class Exporter:
-    def __init__(self, environment: Any, options: ExporterOptions) -> None:
+    def __init__(self, environment: Any, options: ExporterOptions, mode: RunnerMode) -> None:
         self.environment = environment
         self.options = options
         self.store = MetricStore(options.limits)
         runner = environment.runner
-        self.is_worker = isinstance(runner, WorkerRunner)
-        self.is_master = isinstance(runner, MasterRunner)
-        mode = "worker" if self.is_worker else "master" if self.is_master else "standalone"
+        self.mode = mode
+        self.is_worker = mode is RunnerMode.WORKER
+        self.is_master = mode is RunnerMode.MASTER
         self.monitor = ProcessMonitor(label="master" if self.is_master else "local")
-        self.worker_health: dict[str, ProcessHealth] = {}
+        self.workers_health = WorkersHealth()
         self.collector = LoadgenCollector(
             self.store,
             environment,
             ExporterInfo(_package_version(), options.locustfile, options.scenario, mode),
             self.monitor.health,
-            self.worker_health,
+            self.workers_health,
         )
         self.server: MetricsServer | None = None
         self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
@@ -95,14 +95,9 @@ class Exporter:
             return
         try:
             self.store.merge(payload["store"])
-            health = self.worker_health.get(client_id)
-            if health is None:
-                health = self.worker_health[client_id] = ProcessHealth(client_id)
-            health.absorb(payload["health"])
-            for known in [
-                c for c in self.worker_health if c not in self.environment.runner.clients
-            ]:
-                del self.worker_health[known]
+            self.workers_health.absorb(
+                client_id, payload["health"], self.environment.runner.clients
+            )
         except Exception:
             self.store.errors += 1
             logger.exception("exporter_merge_failed", worker=client_id)

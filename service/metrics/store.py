@@ -10,6 +10,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
+from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
@@ -18,7 +19,6 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 # request_type values that are not requests: the seed's custom values and system samples.
 PSEUDO_REQUEST_TYPES = frozenset({"CUSTOM", "SYSTEM"})
 THREATS_FOUND = "threats_found"
-PAYLOAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,10 @@ class MetricStore:
         # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
         self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
         self._buckets = len(self._bounds_ms) + 1
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """Empty series and budgets: a new store, and a worker's after each drain."""
         self.series_budget = Budget("request", self.limits.max_series)
         self.custom_budget = Budget("custom", self.limits.max_custom)
         self.reasons = FailureReasons(Budget("reason", self.limits.max_reasons))
@@ -206,7 +210,12 @@ class MetricStore:
         series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT)
         return series
 
-    # -- worker -> master ---------------------------------------------------------------
+    # -- worker -> master (the wire format is `wire`'s) ---------------------------------
+
+    @property
+    def budgets(self) -> tuple[Budget, Budget, Budget]:
+        """The cardinality budgets, in the one order the collector and the wire use."""
+        return (self.series_budget, self.reasons.budget, self.custom_budget)
 
     def drain(self) -> dict:
         """Everything recorded since the last drain, as plain data; the store starts over.
@@ -214,72 +223,18 @@ class MetricStore:
         Workers ship this inside Locust's own stats report, so it travels and is merged
         exactly when Locust's request stats are.
         """
-        payload = {
-            "v": PAYLOAD_VERSION,
-            "quantile_error": self.limits.quantile_error,
-            "requests": [
-                [
-                    method,
-                    name,
-                    s.counts,
-                    s.sum_ms,
-                    s.failures,
-                    s.bytes,
-                    list(s.codes.items()),
-                    list(s.reasons.items()),
-                ]
-                for method, by_name in self.requests.items()
-                for name, s in by_name.items()
-            ],
-            "threats": [self.threats.counts, self.threats.sum],
-            "custom": [[name, s.counts, s.sum] for name, s in self.custom.items()],
-            "folded": [
-                self.series_budget.folded,
-                self.reasons.budget.folded,
-                self.custom_budget.folded,
-            ],
-            "errors": self.errors,
-        }
-        self.__init__(self.limits)
+        payload = wire.encode(self)
+        self._start_over()
         return payload
 
     def merge(self, payload: dict) -> None:
         """Add a worker's drained payload (the master's side of `drain`)."""
-        if payload.get("v") != PAYLOAD_VERSION:
-            raise ValueError(
-                f"worker payload version {payload.get('v')}, expected {PAYLOAD_VERSION}"
-            )
-        remap = None
-        if payload.get("quantile_error") != self.limits.quantile_error:
-            remap = _bucket_remap(latency_layout(payload["quantile_error"]), self.layout)
-        for method, name, counts, sum_ms, failures, size, codes, reasons in payload["requests"]:
-            series = self.requests.get(method, {}).get(name) or self._series(method, name)
-            mine = series.counts
-            for i, count in enumerate(counts):
-                if count:
-                    mine[remap[i] if remap else i] += count
-            series.sum_ms += sum_ms
-            series.failures += failures
-            series.bytes += size
-            for status, count in codes:
-                series.codes[status] = series.codes.get(status, 0) + count
-            for reason, count in reasons:
-                reason = self.reasons.admit(reason)
-                series.reasons[reason] = series.reasons.get(reason, 0) + count
-        self.threats.add(*payload["threats"])
-        for name, counts, total in payload["custom"]:
-            (self.custom.get(name) or self._custom(name)).add(counts, total)
-        for budget, folded in zip(
-            (self.series_budget, self.reasons.budget, self.custom_budget),
-            payload["folded"],
-            strict=True,
-        ):
-            if folded:
-                budget.fold(folded)
-        self.errors += payload["errors"]
+        wire.merge_into(self, payload)
 
+    def series(self, method: str, name: str) -> RequestSeries:
+        """The series of (method, name), created within budget (the merge's way in)."""
+        return self.requests.get(method, {}).get(name) or self._series(method, name)
 
-def _bucket_remap(source: Layout, target: Layout) -> list[int]:
-    """For workers configured with another layout: each source bucket to the target bucket
-    holding its upper bound (exact when the layouts agree, conservative otherwise)."""
-    return [bisect_left(target.bounds, bound) for bound in source.bounds] + [len(target.bounds)]
+    def custom_series(self, name: str) -> ValueSeries:
+        """The custom value series of `name`, created within budget."""
+        return self.custom.get(name) or self._custom(name)

@@ -7,6 +7,7 @@ this loop is inflated by the same amount, so results stop being trustworthy.
 from __future__ import annotations
 
 import time
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import gevent
@@ -40,6 +41,26 @@ class ProcessHealth:
         self.host_memory_ratio = report["host_memory_ratio"]
 
 
+class WorkersHealth:
+    """The master's view of its workers' health: each registered worker's reports added up,
+    forgotten when Locust's runner forgets the worker. The one path from the wire to the
+    collector."""
+
+    def __init__(self) -> None:
+        self._by_client: dict[str, ProcessHealth] = {}
+
+    def absorb(self, client_id: str, report: dict, registered: Container[str]) -> None:
+        health = self._by_client.get(client_id)
+        if health is None:
+            health = self._by_client[client_id] = ProcessHealth(client_id)
+        health.absorb(report)
+        for gone in [c for c in list(self._by_client) if c not in registered]:
+            del self._by_client[gone]
+
+    def get(self, client_id: str) -> ProcessHealth | None:
+        return self._by_client.get(client_id)
+
+
 class ProcessMonitor:
     """A greenlet measuring this process's loop lag, and host CPU/memory every few seconds."""
 
@@ -55,6 +76,11 @@ class ProcessMonitor:
         psutil.cpu_percent(None)
         self._process.cpu_percent(None)
         self.sample_host()
+        self.resume()
+
+    def resume(self) -> None:
+        """Run the loop (again, after `stop`) without new CPU baselines: its first host sample
+        comes one interval in, as after `start`."""
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:

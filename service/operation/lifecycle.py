@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from locust.event import EventHook
-from locust.runners import MasterRunner, WorkerRunner
 
 from service.logs.activity import ActivityLog
 from service.logs.pipeline import route_stdlib_logging
@@ -24,6 +23,7 @@ from service.operation.master_link import MasterLink
 from service.operation.periodic import every
 from service.operation.probes import Probes
 from service.operation.retention import StatsRetention
+from service.operation.runner_mode import RunnerMode
 from service.operation.safety import cap_runner, check_targets
 from service.operation.shapes import make_shape
 from service.operation.target_build import TargetBuild
@@ -48,21 +48,22 @@ def on_init(
     route_stdlib_logging()  # again, in case a config turned Locust's own log set-up back on
     parsed = environment.parsed_options
     runner = environment.runner
-    is_worker = isinstance(runner, WorkerRunner)
+    mode = RunnerMode.of(runner)
+    is_worker = mode is RunnerMode.WORKER
     try:
         options = ServiceOptions.read(parsed)
         if not is_worker:  # a worker's host and users come from its master
             check_targets(
                 options.allowlist, [environment.host, *(u.host for u in environment.user_classes)]
             )
-        exporter = Exporter(environment, ExporterOptions.read(parsed))
+        exporter = Exporter(environment, ExporterOptions.read(parsed), mode)
         exporter.attach()
     except (PortInUse, ValueError) as error:
         one_line_error(str(error))
     custom_values.connect(exporter.store)
     exporter_started.fire(exporter=exporter)
 
-    if not isinstance(runner, MasterRunner):  # the processes that send requests
+    if mode.sends_requests:
         HostGuard(options.allowlist).install()
     retention = StatsRetention(options.history_keep, options.max_error_entries)
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
@@ -86,7 +87,7 @@ def on_init(
     exporter.server.routes["/readyz"] = probes.readyz
     probes.start()
     ActivityLog(
-        environment, exporter.store, options.slow_request_s, options.log_interval_s
+        environment, exporter.store, options.slow_request_s, options.log_interval_s, mode
     ).attach()
 
 

@@ -21,7 +21,6 @@ class StatsRetention:
     def __init__(self, history_keep: int = 720, max_error_entries: int = 200) -> None:
         self.history_keep = history_keep
         self.max_error_entries = max_error_entries
-        self.folded_errors = 0  # distinct messages folded so far
 
     def trim(self, stats: RequestStats, now: float) -> None:
         cutoff = int(now) - PER_SECOND_KEEP_S
@@ -57,7 +56,6 @@ class StatsRetention:
             last = [t for t in (target.last_seen, entry.last_seen) if t is not None]
             target.first_seen = min(first, default=None)
             target.last_seen = max(last, default=None)
-            self.folded_errors += 1
 
 
 def _drop_before(per_second: dict[int, int], cutoff: int) -> None:
