@@ -4,8 +4,9 @@ Locust's runner feeds its stats from one `request` listener. Every further liste
 keyword dispatch per request (~0.5 % of a FastHttpUser request's CPU here). So the tap takes that
 listener's place, at the same position, with one that records into the store and then feeds
 Locust's stats as it did, under the store's labels (names past the budget folded, names that
-cannot be encoded escaped). Where Locust's listener is not recognised (another Locust version),
-the tap listens beside it instead: slower, and Locust's own tables are then not folded.
+cannot be encoded escaped). That re-implements the listener's body, so the tap checks it is the
+body it knows (the names it uses); a Locust whose listener is missing or changed stops the start
+with one line naming its version, instead of exporting figures that may differ from Locust's.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import locust
 from locust.event import EventHook
 
-# The listener Locust's Runner.__init__ registers to feed `runner.stats`.
+# The listener Locust's Runner.__init__ registers to feed `runner.stats`, and the names its body
+# uses: `self.stats.log_request(...)`, then `self.stats.log_error(...)` on an exception.
 LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"
+LOCUST_STATS_LISTENER_NAMES = ("stats", "log_request", "log_error")
 
 # Returns the series the request was counted in (its labels are the ones Locust's stats get).
 Record = Callable[[str, str, Any, Any, Any, Any], Any]
@@ -26,6 +30,10 @@ def _is_locust_stats_listener(handler: Any, runner: Any) -> bool:
     if getattr(handler, "__qualname__", None) != LOCUST_STATS_LISTENER:
         return False
     return any(cell.cell_contents is runner for cell in handler.__closure__ or ())
+
+
+class UnsupportedLocust(ValueError):
+    """Locust's stats listener is not the one the tap replaces: a start-up error."""
 
 
 class RequestTap:
@@ -48,11 +56,20 @@ class RequestTap:
         handlers = self.hook._handlers
         for index, handler in enumerate(handlers):
             if _is_locust_stats_listener(handler, self.runner):
+                names = getattr(getattr(handler, "__code__", None), "co_names", ())
+                if names != LOCUST_STATS_LISTENER_NAMES:
+                    raise UnsupportedLocust(
+                        f"Locust {locust.__version__} changed its stats listener (it uses "
+                        f"{', '.join(names)}): the exporter would no longer count what Locust "
+                        "counts; use a Locust version this release supports (pyproject.toml)"
+                    )
                 self.replaced = handler
                 self.listener = handlers[index] = self._with_locust_stats()
                 return
-        self.listener = self._beside_locust_stats()
-        self.hook.add_listener(self.listener)
+        raise UnsupportedLocust(
+            f"Locust {locust.__version__} has no stats listener {LOCUST_STATS_LISTENER} on its "
+            "request event: use a Locust version this release supports (pyproject.toml)"
+        )
 
     def detach(self) -> None:
         if not self.attached:
@@ -94,21 +111,5 @@ class RequestTap:
             stats.log_request(request_type, name, response_time, response_length)
             if exception:
                 stats.log_error(request_type, name, exception)
-
-        return on_request
-
-    def _beside_locust_stats(self) -> Callable[..., None]:
-        record = self.record
-
-        def on_request(
-            request_type: str,
-            name: str,
-            response_time: Any,
-            response_length: Any,
-            exception: Any = None,
-            response: Any = None,
-            **_kwargs: Any,
-        ) -> None:
-            record(request_type, name, response_time, response_length, exception, response)
 
         return on_request

@@ -216,3 +216,44 @@ def metrics_answer(port: int) -> bool:
         return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok
     except requests.RequestException:
         return False
+
+
+def _rounding(ms: float) -> float:
+    """Half the step Locust rounds a response time to in its `response_times` (1, 10, 100 ms)."""
+    return 0.5 if ms < 100 else 5.0 if ms < 1000 else 50.0
+
+
+def latency_disagreements(final_text: str, stats_json: Path) -> list[str]:
+    """Per (method, name): where the exported latency histogram disagrees with Locust's own
+    stats — its count, its sum, or a bucket outside what Locust's rounded times allow."""
+    counts = sample_values(final_text, "loadgen_request_duration_seconds_count")
+    sums = sample_values(final_text, "loadgen_request_duration_seconds_sum")
+    buckets = sample_values(final_text, "loadgen_request_duration_seconds_bucket")
+    problems = []
+    for entry in json.loads(stats_json.read_text()):
+        if entry["method"] in ("CUSTOM", "SYSTEM"):
+            continue
+        key = frozenset({("method", entry["method"]), ("name", entry["name"])})
+        timed = entry["num_requests"] - entry["num_none_requests"]
+        where = f"{entry['method']} {entry['name']}"
+        if counts.get(key) != timed:
+            problems.append(f"{where}: count {counts.get(key)} != Locust's {timed}")
+        if abs(sums.get(key, 0.0) * 1000 - entry["total_response_time"]) > 1e-6 * max(
+            1.0, entry["total_response_time"]
+        ):
+            problems.append(
+                f"{where}: sum {sums.get(key)} s != Locust's {entry['total_response_time']} ms"
+            )
+        times = [(float(ms), n) for ms, n in entry["response_times"].items()]
+        for labels, exported in buckets.items():
+            labels = dict(labels)
+            if (labels["method"], labels["name"]) != (entry["method"], entry["name"]):
+                continue
+            bound_ms = float(labels["le"]) * 1000
+            surely = sum(n for ms, n in times if ms + _rounding(ms) <= bound_ms)
+            maybe = sum(n for ms, n in times if ms - _rounding(ms) <= bound_ms)
+            if not surely <= exported <= maybe:
+                problems.append(
+                    f"{where}: bucket le={labels['le']} {exported} not in [{surely}, {maybe}]"
+                )
+    return problems

@@ -10,6 +10,7 @@ import pytest
 from tests.support.processes import (
     LOCUSTFILES,
     free_port,
+    latency_disagreements,
     locust_totals,
     metrics_answer,
     requests_by_endpoint,
@@ -78,9 +79,13 @@ def cluster(tmp_path):
 
 
 def assert_exact(tmp_path: Path) -> None:
-    exported = requests_by_endpoint((tmp_path / "final.prom").read_text())
+    """Locust's own stats, per name: requests and failures equal, and the latency histogram
+    agrees with its response times (count, sum, and every bucket)."""
+    final = (tmp_path / "final.prom").read_text()
+    exported = requests_by_endpoint(final)
     assert exported == locust_totals(tmp_path / "stats.json")
     assert sum(made for made, _ in exported.values()) > 50
+    assert latency_disagreements(final, tmp_path / "stats.json") == []
 
 
 def assert_threats_found_match(tmp_path: Path) -> None:

@@ -3,12 +3,13 @@ they were, the store records the same requests, and detaching puts Locust's list
 
 from __future__ import annotations
 
+import locust
 import pytest
 from locust import User
 from locust.env import Environment
 from locust.exception import CatchResponseError
 
-from service.metrics.request_tap import RequestTap
+from service.metrics.request_tap import LOCUST_STATS_LISTENER, RequestTap, UnsupportedLocust
 from service.metrics.store import MetricStore
 
 
@@ -71,16 +72,26 @@ def test_the_tap_replaces_locusts_listener_in_place_and_feeds_both(environment):
     assert store.requests["GET"]["/api/1"].requests == 10  # no longer recorded
 
 
-def test_without_locusts_listener_the_tap_listens_beside(environment):
+def test_without_locusts_listener_the_tap_refuses_to_start_naming_the_version(environment):
     hook = environment.events.request
     other_runner = Environment(user_classes=[Idle]).create_local_runner()
     store = MetricStore()
-    # Not this runner's listener: it must be left alone.
+    # Not this runner's listener (as if Locust registered another): nothing to replace.
     tap = RequestTap(hook, other_runner, store.record_request)
-    tap.attach()
-    assert tap.replaced is None and len(hook._handlers) == 2
-    fire(environment, "/x", 200)
-    assert environment.stats.total.num_requests == 1
-    assert store.requests["GET"]["/x"].requests == 1
-    tap.detach()
-    assert len(hook._handlers) == 1
+    with pytest.raises(UnsupportedLocust, match=f"Locust {locust.__version__} has no stats"):
+        tap.attach()
+    assert len(hook._handlers) == 1 and not tap.attached
+
+
+def test_a_changed_locust_listener_body_refuses_to_start(environment):
+    runner = environment.runner
+
+    def on_request(request_type, name, response_time, response_length, exception=None, **_kw):
+        print(runner, request_type)  # Locust's name and runner, another body
+
+    on_request.__qualname__ = LOCUST_STATS_LISTENER
+    hook = environment.events.request
+    hook._handlers[0] = on_request
+    tap = RequestTap(hook, runner, MetricStore().record_request)
+    with pytest.raises(UnsupportedLocust, match=f"Locust {locust.__version__} changed"):
+        tap.attach()
