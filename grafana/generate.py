@@ -131,23 +131,24 @@ def _panel_json(number: int, panel: Panel, grid: dict) -> dict:
     }
 
 
-# The panel specs of each dashboard by uid, for the tests (which queries may be empty).
-SPECS: dict[str, list[Panel]] = {}
+@dataclass(frozen=True)
+class Dashboard:
+    """One dashboard, declared: what it shows; `to_json` makes Grafana's model of it."""
+
+    uid: str
+    title: str
+    description: str
+    panels: list[Panel]
+    variables: list[dict]
+    annotations: list[dict] = field(default_factory=list)
 
 
-def dashboard(
-    uid: str,
-    title: str,
-    description: str,
-    panels: list[Panel],
-    variables: list[dict],
-    annotations: list[dict] = (),
-) -> dict:
-    SPECS[uid] = panels
+def to_json(board: Dashboard) -> dict:
+    """Grafana's dashboard model of a definition: the same frame for every dashboard."""
     return {
-        "uid": uid,
-        "title": title,
-        "description": description,
+        "uid": board.uid,
+        "title": board.title,
+        "description": board.description,
         "tags": ["securenet", "loadgen"],
         "editable": False,
         "schemaVersion": 39,
@@ -155,12 +156,12 @@ def dashboard(
         "time": {"from": "now-1h", "to": "now"},
         "refresh": "30s",
         "timezone": "utc",
-        "templating": {"list": variables},
-        "annotations": {"list": list(annotations)},
+        "templating": {"list": board.variables},
+        "annotations": {"list": list(board.annotations)},
         "links": [
             {"type": "dashboards", "tags": ["securenet"], "asDropdown": True, "title": "SecureNet"}
         ],
-        "panels": layout(panels),
+        "panels": layout(board.panels),
     }
 
 
@@ -200,7 +201,7 @@ def week_over_week(title: str, recorded: str, unit: str, width: int) -> Panel:
     )
 
 
-def overview() -> dict:
+def overview() -> Dashboard:
     job = 'job=~"$job"'
     panels = [
         Panel(
@@ -287,7 +288,7 @@ def overview() -> dict:
             description="Alerts Prometheus is firing now (the rules in prometheus/rules).",
         ),
     ]
-    return dashboard(
+    return Dashboard(
         "securenet-overview",
         "SecureNet load: overview",
         "What the load generator sees of the SecureNet API.",
@@ -301,7 +302,7 @@ def _multi(var: dict) -> dict:
     return {**var, "multi": True, "includeAll": True}
 
 
-def endpoint() -> dict:
+def endpoint() -> Dashboard:
     panels = [
         Panel("Latency percentiles", percentiles("job_method_name", ENDPOINT), unit="s", width=12),
         Panel(
@@ -375,7 +376,7 @@ def endpoint() -> dict:
             description="The sandbox's own view; empty when targeting another API.",
         ),
     ]
-    return dashboard(
+    return Dashboard(
         "securenet-endpoint",
         "SecureNet load: endpoint drill-down",
         "One endpoint: latency distribution, status codes, failure reasons.",
@@ -402,7 +403,7 @@ UNTRUSTWORTHY = {
 }
 
 
-def generator() -> dict:
+def generator() -> Dashboard:
     job = 'job=~"$job"'
     panels = [
         Panel(
@@ -497,7 +498,7 @@ def generator() -> dict:
             width=12,
         ),
     ]
-    return dashboard(
+    return Dashboard(
         "securenet-generator",
         "SecureNet load: generator health",
         "Can the numbers be trusted? CPU, memory, event-loop lag, workers, series budget.",
@@ -523,7 +524,7 @@ def baseline_test(title: str, statistic: str, threshold: str) -> Panel:
     )
 
 
-def regression() -> dict:
+def regression() -> Dashboard:
     panels = [
         week_over_week(
             "p95", "job_method_name:loadgen_request_duration_seconds:p95_rate5m", "s", 12
@@ -552,7 +553,7 @@ def regression() -> dict:
         "name": "Regression alerts",
         "expr": 'ALERTS{alertstate="firing", alertname=~"Loadgen.*(Regression|ThroughputDrop)", job="$job", name="$endpoint"}',
     }
-    return dashboard(
+    return Dashboard(
         "securenet-regression",
         "SecureNet load: regressions",
         "Each endpoint against the same time last week, and the regression tests against its seasonal baseline.",
@@ -571,7 +572,7 @@ DASHBOARDS = {
 
 
 def render(name: str) -> str:
-    return json.dumps(DASHBOARDS[name](), indent=2, sort_keys=True) + "\n"
+    return json.dumps(to_json(DASHBOARDS[name]()), indent=2, sort_keys=True) + "\n"
 
 
 def main() -> None:

@@ -24,13 +24,12 @@ from service.operation.periodic import every
 from service.operation.probes import Probes
 from service.operation.retention import StatsRetention
 from service.operation.runner_mode import RunnerMode
-from service.operation.safety import cap_runner, check_targets
+from service.operation.safety import cap_runner
 from service.operation.shapes import make_shape
 from service.operation.target_build import TargetBuild
 from service.settings.credentials import Credentials
-from service.settings.exporter_options import ExporterOptions
-from service.settings.preflight import one_line_error
-from service.settings.service_options import ServiceOptions
+from service.settings.preflight import check_user_hosts, one_line_error
+from service.settings.settings import Settings
 
 RETENTION_INTERVAL_S = 10.0
 
@@ -51,12 +50,11 @@ def on_init(
     mode = RunnerMode.of(runner)
     is_worker = mode is RunnerMode.WORKER
     try:
-        options = ServiceOptions.read(parsed)
+        settings = Settings.read(parsed)
+        options = settings.service
         if not is_worker:  # a worker's host and users come from its master
-            check_targets(
-                options.allowlist, [environment.host, *(u.host for u in environment.user_classes)]
-            )
-        exporter = Exporter(environment, ExporterOptions.read(parsed), mode)
+            check_user_hosts(settings, environment)
+        exporter = Exporter(environment, settings.exporter, mode)
         exporter.attach()
     except (PortInUse, ValueError) as error:
         one_line_error(str(error))

@@ -8,41 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from service.metrics.store import StoreLimits
-from service.settings.flags import Flag, add_flags, read_flags
-from service.settings.types import Number, count, port, seconds, text, writable_file
-
-DEFAULT_METRICS_PORT = 9646
-
-FLAGS = (
-    Flag("--bind-address", "SECURENET_BIND_ADDRESS", text, "127.0.0.1",
-         "address the web UI and /metrics listen on unless --web-host/--metrics-host say"),
-    Flag("--metrics-host", "SECURENET_METRICS_HOST", text, "",
-         "address of the Prometheus /metrics endpoint (default: --bind-address)"),
-    Flag("--metrics-port", "SECURENET_METRICS_PORT", port(), DEFAULT_METRICS_PORT,
-         "port of the /metrics endpoint (served by the master or the standalone process)"),
-    Flag("--metrics-max-series", "SECURENET_METRICS_MAX_SERIES", count(1), 500,
-         "distinct (method, name) pairs exported; the rest fold into name __other__"),
-    Flag("--metrics-max-reasons", "SECURENET_METRICS_MAX_REASONS", count(1, 10_000), 50,
-         "distinct failure reasons exported; the rest fold into __other__"),
-    Flag("--metrics-max-custom", "SECURENET_METRICS_MAX_CUSTOM", count(1, 10_000), 50,
-         "distinct custom value names exported; the rest fold into __other__"),
-    Flag("--metrics-quantile-error", "SECURENET_METRICS_QUANTILE_ERROR",
-         Number(float, 0.01, 1, what="a ratio"), 0.05,
-         "largest histogram_quantile error for latencies between 1 ms and 60 s (sets the buckets)"),
-    Flag("--metrics-final-file", "SECURENET_METRICS_FINAL_FILE", writable_file, "",
-         "write the last exposition to this file when Locust quits"),
-    Flag("--metrics-linger", "SECURENET_METRICS_LINGER", seconds(zero_ok=True, maximum=3600),
-         0.0, "on stop, keep /metrics up until scraped once more, at most this many seconds"),
-    Flag("--worker-id", "SECURENET_WORKER_ID", text, "",
-         "stable worker label (default: hostname-index)"),
-    Flag("--scenario-name", "SECURENET_SCENARIO", text, "",
-         "scenario label of loadgen_info (default: the locustfile's name)"),
-)  # fmt: skip
-
-
-def add_arguments(parser: Any, **_kwargs: Any) -> None:
-    """Listener of Locust's init_command_line_parser event."""
-    add_flags(parser, FLAGS, "SecureNet Prometheus exporter")
+from service.settings.flags import read_flags
+from service.settings.table import DEFAULT_METRICS_PORT, FLAGS
 
 
 @dataclass(frozen=True)
@@ -60,7 +27,11 @@ class ExporterOptions:
     @classmethod
     def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ExporterOptions:
         """From Locust's parsed options; without them (library use), from the environment."""
-        values = read_flags(FLAGS, parsed, env)
+        return cls.from_values(read_flags(FLAGS, parsed, env), parsed)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], parsed: Any | None) -> ExporterOptions:
+        """From the table's values, as `read_flags` returns them."""
         locustfile = getattr(parsed, "locustfile", "") or ""
         return cls(
             bind_address=values["bind_address"],

@@ -14,10 +14,8 @@ from service.logs.pipeline import configure_logging
 from service.operation.safety import SafetyError, check_load, check_targets
 from service.operation.targets import TargetError, check_port_free
 from service.settings.credentials import Credentials
-from service.settings.exporter_options import ExporterOptions
-from service.settings.exporter_options import add_arguments as add_exporter_arguments
-from service.settings.service_options import ServiceOptions
-from service.settings.service_options import add_arguments as add_service_arguments
+from service.settings.settings import Settings
+from service.settings.table import add_arguments
 from service.settings.types import Number, count, port, writable_file
 
 PROG = "securenet-loadgen"
@@ -49,8 +47,7 @@ def install(parser: Any, credentials: Credentials, **_kwargs: Any) -> None:
     """Listener of Locust's init_command_line_parser event (bound to the credentials read at
     import): our flags, typed Locust flags, the service's defaults, one-line errors, and the
     checks after every parse."""
-    add_exporter_arguments(parser)
-    add_service_arguments(parser)
+    add_arguments(parser)
     for action in parser._actions:
         if action.dest in LOCUST_TYPES:
             action.type = LOCUST_TYPES[action.dest]
@@ -93,8 +90,8 @@ def name_the_source(parser: Any, message: str) -> str:
 def check(parsed: Any, credentials: Credentials) -> None:
     """Every check across settings; raises ValueError naming the bad value. Also settles the
     web UI's address, which defaults to --bind-address."""
-    service = ServiceOptions.read(parsed)
-    exporter = ExporterOptions.read(parsed)
+    settings = Settings.read(parsed)
+    service, exporter = settings.service, settings.exporter
     if getattr(parsed, "web_host", "") is None:
         parsed.web_host = exporter.bind_address
     if not getattr(parsed, "worker", False):  # a worker's target and users come from its master
@@ -108,6 +105,15 @@ def check(parsed: Any, credentials: Credentials) -> None:
             service.max_spawn_rate,
         )
         check_web_ui(parsed, credentials)
+
+
+def check_user_hosts(settings: Settings, environment: Any) -> None:
+    """Once the locustfile is loaded (Locust's init): its user classes' own hosts are targets
+    too, on the allowlist like --host."""
+    check_targets(
+        settings.service.allowlist,
+        [environment.host, *(user.host for user in environment.user_classes)],
+    )
 
 
 def check_web_ui(parsed: Any, credentials: Credentials) -> None:
@@ -134,7 +140,7 @@ def prepare_process(parsed: Any) -> None:
     if _process_prepared:
         return
     if not getattr(parsed, "worker", False):  # a worker serves no /metrics
-        exporter = ExporterOptions.read(parsed)
+        exporter = Settings.read(parsed).exporter
         check_port_free(exporter.host, exporter.port, "metrics")
     configure_logging(level=getattr(parsed, "loglevel", "INFO"), logfile=parsed.logfile)
     if not sys.stderr.isatty():

@@ -163,7 +163,7 @@ def test_every_query_of_every_panel_returns_data_from_a_real_run(stack, name):
         chosen[variable["name"]] = (
             "/api/threats/stream" if "/api/threats/stream" in values else values[0]
         )
-    specs = {index + 1: panel for index, panel in enumerate(generate.SPECS[board["uid"]])}
+    specs = {index + 1: panel for index, panel in enumerate(generate.DASHBOARDS[name]().panels)}
     for panel in board["panels"]:
         for target, query in zip(panel["targets"], specs[panel["id"]].queries, strict=True):
             expr = substitute(target["expr"], chosen)

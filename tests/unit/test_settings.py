@@ -9,13 +9,13 @@ import pytest
 from locust.argument_parser import get_parser
 
 import service.plugin  # noqa: F401 - installs the settings on Locust's parser
-from service.settings import exporter_options, service_options
+from service.settings import table
 from service.settings.preflight import LOCUST_TYPES
 from service.settings.types import Choice, Number, text, writable_file
 
 HOSTILE = ["nan", "NaN", "inf", "-inf", "+inf", "1e400", "-5", "-0.5", "0", "0.5", "1", "3",
            "59", "99999", "1e9", "99999999999999999999", "", " ", "abc", "5s", "0x10"]  # fmt: skip
-SERVICE_FLAGS = (*service_options.FLAGS, *exporter_options.FLAGS)
+SERVICE_FLAGS = table.FLAGS
 
 
 def parser():
