@@ -11,6 +11,7 @@ from locust.argument_parser import get_parser
 
 from service.settings.credentials import Credentials
 from service.settings.preflight import install, name_the_source
+from service.settings.table import FLAGS
 
 
 class LocustArgsError(ValueError):
@@ -20,7 +21,8 @@ class LocustArgsError(ValueError):
 def service_parser(**kwargs: Any) -> Any:
     """Locust's parser (`get_parser(**kwargs)`) with the service's flags and preflight."""
     parser = get_parser(**kwargs)
-    install(parser, Credentials.from_env())
+    if FLAGS[0].flag not in parser._option_string_actions:  # unless the plugin, imported, did
+        install(parser, Credentials.from_env())
     return parser
 
 
