@@ -83,31 +83,31 @@ class ActivityLog:
     def report(self) -> None:
         """One line per endpoint and reason with failures, one per endpoint with slow requests,
         since the last report."""
-        for method, by_name in stable_items(self.store.requests):
-            for name, series in stable_items(by_name):
-                reasons = dict(stable_items(series.reasons))
-                slow = sum(series.counts[self.slow_from :])
-                seen_reasons, seen_slow = self.seen.get((method, name), ({}, 0))
-                for reason, count in reasons.items():
-                    new = count - seen_reasons.get(reason, 0)
-                    if new > 0:
-                        logger.warning(
-                            "request_failures",
-                            method=method,
-                            endpoint=name,
-                            reason=reason,
-                            count=new,
-                            interval_s=self.interval_s,
-                            aggregated=True,
-                        )
-                if slow > seen_slow:
+        for series in self.store.each_series():
+            method, name = series.method, series.name
+            reasons = dict(stable_items(series.reasons))
+            slow = sum(series.counts[self.slow_from :])
+            seen_reasons, seen_slow = self.seen.get((method, name), ({}, 0))
+            for reason, count in reasons.items():
+                new = count - seen_reasons.get(reason, 0)
+                if new > 0:
                     logger.warning(
-                        "slow_requests",
+                        "request_failures",
                         method=method,
                         endpoint=name,
-                        count=slow - seen_slow,
-                        slower_than_s=self.slow_bound_s,
+                        reason=reason,
+                        count=new,
                         interval_s=self.interval_s,
                         aggregated=True,
                     )
-                self.seen[(method, name)] = (reasons, slow)
+            if slow > seen_slow:
+                logger.warning(
+                    "slow_requests",
+                    method=method,
+                    endpoint=name,
+                    count=slow - seen_slow,
+                    slower_than_s=self.slow_bound_s,
+                    interval_s=self.interval_s,
+                    aggregated=True,
+                )
+            self.seen[(method, name)] = (reasons, slow)

@@ -7,6 +7,7 @@ formatting, no locks. Everything else (labels, cumulative buckets, text) happens
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,12 +173,18 @@ class MetricStore:
             series = self._custom(name)
         series.observe(value)
 
+    def each_series(self) -> Iterator[RequestSeries]:
+        """Every request series, safe to walk from another thread (the scrape's): the one
+        walk of the store that the collector, the probes and the activity log share."""
+        for _method, by_name in stable_items(self.requests):
+            for _name, series in stable_items(by_name):
+                yield series
+
     def answered_requests(self) -> int:
         """Requests that got an HTTP response (any status): the target is there."""
         return sum(
             count
-            for _method, by_name in stable_items(self.requests)
-            for _name, series in stable_items(by_name)
+            for series in self.each_series()
             for status, count in stable_items(series.codes)
             if status
         )

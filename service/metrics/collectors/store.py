@@ -36,17 +36,16 @@ def request_families(store: MetricStore) -> Iterator[Family]:
         (*REQUEST, "code"),
     )
     size = Family("loadgen_response_bytes", "counter", "Response body bytes received.", REQUEST)
-    for method, by_name in stable_items(store.requests):
-        for name, series in stable_items(by_name):
-            labels = (method, name)
-            duration.add_histogram(labels, list(series.counts), series.sum_s)
-            requests.add(labels, series.requests)
-            failures.add(labels, series.failures)
-            size.add(labels, series.bytes)
-            for status, count in stable_items(series.codes):
-                codes.add((method, name, str(status)), count)
-            for reason, count in stable_items(series.reasons):
-                reasons.add((method, name, reason), count)
+    for series in store.each_series():
+        method, name = labels = (series.method, series.name)
+        duration.add_histogram(labels, list(series.counts), series.sum_s)
+        requests.add(labels, series.requests)
+        failures.add(labels, series.failures)
+        size.add(labels, series.bytes)
+        for status, count in stable_items(series.codes):
+            codes.add((method, name, str(status)), count)
+        for reason, count in stable_items(series.reasons):
+            reasons.add((method, name, reason), count)
     yield from (duration, requests, failures, reasons, codes, size)
 
 
