@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.regression import history, scoring
 from bench.regression.plan import Plan
+from service.metrics.buckets import latency_layout
 from tools import rule_replay as replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,23 +32,11 @@ DEFAULT_INTERVAL_S = 300
 SLOW_DETECTION_S = 15 * 60
 
 
-def _latency_bounds(quantile_error: float) -> tuple[float, ...]:
-    # In a child process: importing `service` imports Locust, which patches the standard library.
-    code = (
-        "from service.metrics.buckets import latency_layout; "
-        f"print(list(latency_layout({quantile_error}).bounds))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    return tuple(json.loads(output))
-
-
 def _import_history(plan: Plan, raw: Path, workdir: Path) -> dict[str, list[history.Trial]]:
     """Generate and import the history in two shards at once (one per core)."""
     began = time.perf_counter()
     fields = json.dumps({k: v for k, v in asdict(plan).items()})
-    bounds = json.dumps(_latency_bounds(plan.quantile_error))
+    bounds = json.dumps(list(latency_layout(plan.quantile_error).bounds))
 
     def shard(number: int) -> None:
         files = subprocess.run(

@@ -1,4 +1,4 @@
-"""What importing `service` plugs into Locust at start-up, in order: the settings (typed and
+"""What `service.plugin` plugs into Locust at start-up, in order: the settings (typed and
 checked by `preflight` when Locust parses them), safety rails, logging, the load shape, the
 exporter, probes, retention and the activity log. Bad settings end the process with one line
 and exit status 2, before any load."""

@@ -404,7 +404,7 @@ def test_children_die_with_the_cli_and_a_plain_locustfile_gets_the_service(tmp_p
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        # No `import service` in the locustfile, yet /metrics counts its requests.
+        # No import of service.plugin in the locustfile, yet /metrics counts its requests.
         wait_until(lambda: sum(m for m, _ in _endpoints(metrics_port).values()) > 3, 30, "metrics")
         cli.kill()
         cli.wait()

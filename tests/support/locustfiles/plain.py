@@ -1,4 +1,4 @@
-"""Test locustfile: user behaviour only, without `import service` (the CLI installs it)."""
+"""Test locustfile: user behaviour only, without the plugin's import (the CLI installs it)."""
 
 from locust import HttpUser, constant, task
 
