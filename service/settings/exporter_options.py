@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.metrics.store import StoreLimits
-from service.settings.flags import read_flags
-from service.settings.table import DEFAULT_METRICS_PORT, FLAGS
+from service.settings.table import DEFAULT_METRICS_PORT
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,6 @@ class ExporterOptions:
     worker_id: str = ""
     scenario: str = ""
     locustfile: str = ""
-
-    @classmethod
-    def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ExporterOptions:
-        """From Locust's parsed options; without them (library use), from the environment."""
-        return cls.from_values(read_flags(FLAGS, parsed, env), parsed)
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], parsed: Any | None) -> ExporterOptions:

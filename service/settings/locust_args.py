@@ -11,7 +11,6 @@ from locust.argument_parser import get_parser
 
 from service.settings.credentials import Credentials
 from service.settings.preflight import install, name_the_source
-from service.settings.table import FLAGS
 
 
 class LocustArgsError(ValueError):
@@ -21,8 +20,7 @@ class LocustArgsError(ValueError):
 def service_parser(**kwargs: Any) -> Any:
     """Locust's parser (`get_parser(**kwargs)`) with the service's flags and preflight."""
     parser = get_parser(**kwargs)
-    if FLAGS[0].flag not in parser._option_string_actions:  # unless the plugin, imported, did
-        install(parser, Credentials.from_env())
+    install(parser, Credentials.from_env())
     return parser
 
 

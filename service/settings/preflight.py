@@ -15,7 +15,7 @@ from service.operation.safety import SafetyError, check_load, check_targets
 from service.operation.targets import TargetError, check_port_free
 from service.settings.credentials import Credentials
 from service.settings.settings import Settings
-from service.settings.table import add_arguments
+from service.settings.table import FLAGS, add_arguments
 from service.settings.types import Number, count, port, writable_file
 
 PROG = "securenet-loadgen"
@@ -47,6 +47,8 @@ def install(parser: Any, credentials: Credentials, **_kwargs: Any) -> None:
     """Listener of Locust's init_command_line_parser event (bound to the credentials read at
     import): our flags, typed Locust flags, the service's defaults, one-line errors, and the
     checks after every parse."""
+    if FLAGS[0].flag in parser._option_string_actions:
+        return  # installed already (the plugin's listener, in a process that also parses)
     add_arguments(parser)
     for action in parser._actions:
         if action.dest in LOCUST_TYPES:
@@ -62,12 +64,12 @@ def install(parser: Any, credentials: Credentials, **_kwargs: Any) -> None:
     def parse_and_check(args: Any = None, namespace: Any = None) -> Any:
         parsed = parse_args(args, namespace)
         try:
-            check(parsed, credentials)
+            settings = check(parsed, credentials)
         except ValueError as error:
             parser.error(str(error))
         if args is None:  # Locust's own parse, in the process that will run
             try:
-                prepare_process(parsed)
+                prepare_process(parsed, settings)
             except TargetError as error:
                 parser.error(str(error))
         return parsed
@@ -87,9 +89,9 @@ def name_the_source(parser: Any, message: str) -> str:
     return message
 
 
-def check(parsed: Any, credentials: Credentials) -> None:
-    """Every check across settings; raises ValueError naming the bad value. Also settles the
-    web UI's address, which defaults to --bind-address."""
+def check(parsed: Any, credentials: Credentials) -> Settings:
+    """Every check across settings, on the settings read once (returned); raises ValueError
+    naming the bad value. Also settles the web UI's address, which defaults to --bind-address."""
     settings = Settings.read(parsed)
     service, exporter = settings.service, settings.exporter
     if getattr(parsed, "web_host", "") is None:
@@ -105,6 +107,7 @@ def check(parsed: Any, credentials: Credentials) -> None:
             service.max_spawn_rate,
         )
         check_web_ui(parsed, credentials)
+    return settings
 
 
 def check_user_hosts(settings: Settings, environment: Any) -> None:
@@ -132,7 +135,7 @@ def check_web_ui(parsed: Any, credentials: Credentials) -> None:
         raise SafetyError("--web-login needs the operator's password in SECURENET_WEB_PASSWORD")
 
 
-def prepare_process(parsed: Any) -> None:
+def prepare_process(parsed: Any, settings: Settings) -> None:
     """Once per process (Locust parses again for its web UI's form): the metrics port is free,
     then the log level and `--logfile` go into the pipeline, and Locust's periodic console
     table prints only on a terminal (elsewhere every stderr line is one JSON object)."""
@@ -140,7 +143,7 @@ def prepare_process(parsed: Any) -> None:
     if _process_prepared:
         return
     if not getattr(parsed, "worker", False):  # a worker serves no /metrics
-        exporter = Settings.read(parsed).exporter
+        exporter = settings.exporter
         check_port_free(exporter.host, exporter.port, "metrics")
     configure_logging(level=getattr(parsed, "loglevel", "INFO"), logfile=parsed.logfile)
     if not sys.stderr.isatty():

@@ -10,8 +10,6 @@ from typing import Any
 from service.operation.safety import Allowlist
 from service.operation.shapes import ShapeSettings
 from service.operation.target_build import BuildSource
-from service.settings.flags import read_flags
-from service.settings.table import FLAGS
 
 
 @dataclass(frozen=True)
@@ -28,11 +26,6 @@ class ServiceOptions:
     max_error_entries: int
     master_heartbeat_timeout_s: float
     target_build: BuildSource
-
-    @classmethod
-    def read(cls, parsed: Any | None, env: Mapping[str, str] | None = None) -> ServiceOptions:
-        """Read and validate; a ValueError names the bad value."""
-        return cls.from_values(read_flags(FLAGS, parsed, env), parsed)
 
     @classmethod
     def from_values(cls, v: Mapping[str, Any], parsed: Any | None) -> ServiceOptions:
