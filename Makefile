@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # direct dependency at its declared minimum) and on the newest (every one at its latest).
 MATRIX_TESTS ?= tests/system/test_exporter_modes.py tests/unit/test_request_tap.py
 
-.PHONY: run test test-unit install system-deps lint format bench dashboards clean lock test-locust-matrix
+.PHONY: run test test-unit install system-deps lint format bench dashboards clean lock test-locust-matrix proto
 
 # Exact, hash-checked versions from the lock; the project itself on top, without resolving.
 $(INSTALLED): requirements-dev.lock pyproject.toml
@@ -51,6 +51,13 @@ bench: install
 # Regenerate grafana/dashboards/*.json from grafana/generate.py (a test checks they agree).
 dashboards: install
 	$(BIN)/python grafana/generate.py
+
+# Regenerate the protobuf message types from Prometheus' metrics.proto. The protoc of this
+# grpcio-tools writes code for protobuf >= 7.35.1, the floor pyproject.toml declares.
+PROTO_DIR := service/metrics/exposition/proto
+proto: install
+	$(BIN)/uv run -q --no-project --with grpcio-tools==1.85.1 python -m grpc_tools.protoc \
+	  -I$(PROTO_DIR) --python_out=$(PROTO_DIR) --pyi_out=$(PROTO_DIR) $(PROTO_DIR)/metrics.proto
 
 # Re-pin requirements.lock and requirements-dev.lock after a change to pyproject.toml.
 lock: install

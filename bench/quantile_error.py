@@ -15,7 +15,7 @@ import random
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics.collectors import request_families
-from service.metrics.exposition import render
+from service.metrics.exposition.text import render
 from service.metrics.store import MetricStore, StoreLimits
 
 QUANTILES = (0.5, 0.95, 0.99)

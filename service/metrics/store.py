@@ -9,12 +9,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from math import ceil, isfinite, log2
 from typing import Any
 
 from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
+from service.metrics.native import NativeBuckets, NativeSnapshot, schema_for
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -31,16 +33,20 @@ class StoreLimits:
 
 
 class RequestSeries:
-    """Counters of one (method, name): latency buckets, totals, status codes, failure reasons."""
+    """Counters of one (method, name): latency buckets (classic and native), totals, status
+    codes, failure reasons."""
 
-    __slots__ = ("bytes", "codes", "counts", "failures", "method", "name", "reasons", "sum_ms")
+    __slots__ = (
+        "bytes", "codes", "counts", "failures", "method", "name", "native", "reasons", "sum_ms",
+    )  # fmt: skip
 
-    def __init__(self, buckets: int, method: str, name: str) -> None:
+    def __init__(self, buckets: int, schema: int, method: str, name: str) -> None:
         # The labels as exported (and as Locust's stats are fed): a name past the budget is
         # __other__, one that cannot be encoded is escaped.
         self.method = method
         self.name = name
         self.counts = [0] * buckets
+        self.native = NativeBuckets(schema)
         self.sum_ms = 0.0
         self.failures = 0
         self.bytes = 0
@@ -58,25 +64,41 @@ class RequestSeries:
         return self.sum_ms / 1000.0
 
 
+# The native schema of the value histograms when nothing else is configured: within 5 %.
+DEFAULT_SCHEMA = schema_for(0.05)
+
+
 class ValueSeries:
-    """A histogram of plain values (threats per response, custom values)."""
+    """A histogram of plain values (threats per response, custom values, loop lag)."""
 
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("bounds", "counts", "native", "sum")
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, schema: int = DEFAULT_SCHEMA) -> None:
         self.bounds = layout.bounds
         self.counts = [0] * (len(layout.bounds) + 1)
+        self.native = NativeBuckets(schema)
         self.sum = 0.0
 
-    def observe(self, value: float) -> None:
+    def observe(self, value: float) -> bool:
+        """Count a value; False for NaN and infinities, which no native bucket holds (and
+        which would make the sum meaningless)."""
+        if not isfinite(value):
+            return False
         self.counts[bisect_left(self.bounds, value)] += 1
+        self.native.observe(value)
         self.sum += value
+        return True
 
-    def add(self, counts: list[int], total: float) -> None:
+    def wire(self) -> list:
+        return [self.counts, self.sum, self.native.wire()]
+
+    def add(self, counts: list[int], total: float, native: list) -> None:
+        """Add another series' `wire()` content."""
         mine = self.counts
         for i, count in enumerate(counts):
             mine[i] += count
         self.sum += total
+        self.native.add(*native)
 
 
 def encodable(label: str) -> str:
@@ -98,10 +120,26 @@ def stable_items(mapping: dict) -> list:
             continue
 
 
+def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], NativeSnapshot]:
+    """A series' classic counts and native buckets, copied so that they agree: the loop may
+    record between the copy of one and of the other, so copy again until their totals match."""
+    native = series.native
+    for _attempt in range(5):
+        counts = list(series.counts)
+        snapshot = NativeSnapshot(
+            native.schema, stable_items(native.positive), stable_items(native.negative),
+            native.zeros,
+        )  # fmt: skip
+        if sum(counts) == snapshot.count:
+            break
+    return counts, snapshot
+
+
 class MetricStore:
     def __init__(self, limits: StoreLimits | None = None) -> None:
         self.limits = limits or StoreLimits()
         self.layout = latency_layout(self.limits.quantile_error)
+        self.schema = schema_for(self.limits.quantile_error)
         # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
         self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
         self._buckets = len(self._bounds_ms) + 1
@@ -113,7 +151,7 @@ class MetricStore:
         self.custom_budget = Budget("custom", self.limits.max_custom)
         self.reasons = FailureReasons(Budget("reason", self.limits.max_reasons))
         self.requests: dict[str, dict[str, RequestSeries]] = {}
-        self.threats = ValueSeries(THREATS_LAYOUT)
+        self.threats = ValueSeries(THREATS_LAYOUT, self.schema)
         self.custom: dict[str, ValueSeries] = {}
         self.errors = 0
 
@@ -145,6 +183,17 @@ class MetricStore:
             if response_time is not None:
                 series.counts[bisect_left(self._bounds_ms, response_time)] += 1
                 series.sum_ms += response_time
+                native = series.native
+                if response_time > 0:
+                    # The native bucket of the time in seconds: arithmetic (see `native`).
+                    key = ceil(log2(response_time / 1000.0) * native.scale)
+                    positive = native.positive
+                    try:
+                        positive[key] += 1
+                    except KeyError:
+                        positive[key] = 1
+                else:
+                    native.zeros += 1
             if response_length:
                 series.bytes += response_length
             status = (response.status_code or 0) if response is not None else 0
@@ -164,14 +213,14 @@ class MetricStore:
             return None
 
     def record_value(self, name: str, value: float) -> None:
-        """A custom value: `threats_found` has its own family, others share one by name."""
+        """A custom value: `threats_found` has its own family, others share one by name.
+        A value that is not a finite number counts as an exporter error."""
         if name == THREATS_FOUND:
-            self.threats.observe(value)
-            return
-        series = self.custom.get(name)
-        if series is None:
-            series = self._custom(name)
-        series.observe(value)
+            series = self.threats
+        else:
+            series = self.custom.get(name) or self._custom(name)
+        if not series.observe(value):
+            self.errors += 1
 
     def each_series(self) -> Iterator[RequestSeries]:
         """Every request series, safe to walk from another thread (the scrape's): the one
@@ -205,7 +254,7 @@ class MetricStore:
             series = by_name.get(OVERFLOW)
             if series is not None:
                 return series
-        series = by_name[name] = RequestSeries(self._buckets, method, name)
+        series = by_name[name] = RequestSeries(self._buckets, self.schema, method, name)
         return series
 
     def _custom(self, name: str) -> ValueSeries:
@@ -214,7 +263,7 @@ class MetricStore:
             name = OVERFLOW
             if name in self.custom:
                 return self.custom[name]
-        series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT)
+        series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT, self.schema)
         return series
 
     # -- worker -> master (the wire format is `wire`'s) ---------------------------------

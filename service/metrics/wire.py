@@ -12,7 +12,7 @@ from service.metrics.buckets import Layout, latency_layout
 if TYPE_CHECKING:
     from service.metrics.store import MetricStore
 
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 
 
 class RequestRow(NamedTuple):
@@ -26,6 +26,7 @@ class RequestRow(NamedTuple):
     bytes: int
     codes: list[tuple[int, int]]
     reasons: list[tuple[str, int]]
+    native: list  # NativeBuckets.wire(): schema, positive and negative buckets, zeros
 
 
 def encode(store: MetricStore) -> dict:
@@ -36,13 +37,13 @@ def encode(store: MetricStore) -> dict:
         "requests": [
             RequestRow(
                 method, name, s.counts, s.sum_ms, s.failures, s.bytes,
-                list(s.codes.items()), list(s.reasons.items()),
+                list(s.codes.items()), list(s.reasons.items()), s.native.wire(),
             )
             for method, by_name in store.requests.items()
             for name, s in by_name.items()
         ],
-        "threats": [store.threats.counts, store.threats.sum],
-        "custom": [[name, s.counts, s.sum] for name, s in store.custom.items()],
+        "threats": store.threats.wire(),
+        "custom": [[name, *s.wire()] for name, s in store.custom.items()],
         "folded": [budget.folded for budget in store.budgets],
         "errors": store.errors,
     }  # fmt: skip
@@ -69,9 +70,10 @@ def merge_into(store: MetricStore, payload: dict) -> None:
         for reason, count in row.reasons:
             reason = store.reasons.admit(reason)
             series.reasons[reason] = series.reasons.get(reason, 0) + count
+        series.native.add(*row.native)
     store.threats.add(*payload["threats"])
-    for name, counts, total in payload["custom"]:
-        store.custom_series(name).add(counts, total)
+    for name, *content in payload["custom"]:
+        store.custom_series(name).add(*content)
     for budget, folded in zip(store.budgets, payload["folded"], strict=True):
         if folded:
             budget.fold(folded)

@@ -115,7 +115,7 @@ class ProcessMonitor:
         lag = self.health.lag
         report = {
             "label": label,
-            "lag": [lag.counts, lag.sum],
+            "lag": lag.wire(),
             "lag_max_s": max(self.health.lag_max_s, self._window_max_s),
             "host_cpu_ratio": self.health.host_cpu_ratio,
             "host_memory_ratio": self.health.host_memory_ratio,

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 import structlog
 
-from service.metrics.exposition import Family
+from service.metrics.exposition.family import Family
 from service.operation.periodic import every
 
 logger = structlog.get_logger(__name__)

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import LOCUSTFILES, LocustRun, Sandbox, read_csv
+from tests.support.processes import (
+    LOCUSTFILES,
+    LocustRun,
+    Sandbox,
+    free_port,
+    read_csv,
+    start_locust,
+    stop_process,
+)
 
 
 @pytest.fixture
@@ -98,3 +106,42 @@ def run_locust(tmp_path: Path):
         )
 
     return run
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """start(master_args, workers, worker_ids) -> (master, workers): the seed's locustfile as a
+    master and its workers on loopback; all stopped afterwards."""
+    started = []
+
+    def start(master_args: list[str], workers: int, worker_ids=()) -> tuple:
+        master_port = free_port()
+        locustfile = LOCUSTFILES / "locustfile.py"
+        master = start_locust(
+            locustfile,
+            *master_args,
+            "--master",
+            "--expect-workers",
+            str(workers),
+            "--master-bind-port",
+            str(master_port),
+            cwd=tmp_path,
+        )
+        ids = list(worker_ids) or [None] * workers
+        nodes = [
+            start_locust(
+                locustfile,
+                "--worker",
+                "--master-port",
+                str(master_port),
+                *(["--worker-id", worker_id] if worker_id else []),
+                cwd=tmp_path,
+            )
+            for worker_id in ids
+        ]
+        started.extend([master, *nodes])
+        return master, nodes
+
+    yield start
+    for process in started:
+        stop_process(process)

@@ -214,3 +214,64 @@ def wait_for_data(stack: PrometheusStack, expr: str, timeout_s: float = 60) -> N
             return
         time.sleep(0.5)
     raise AssertionError(f"no data for {expr} after {timeout_s}s")
+
+
+@dataclass
+class ScrapingPrometheus:
+    """A bare Prometheus scraping one target every second: for what the exposition itself
+    does in a real server (the formats, native histograms, escaping), without the rules."""
+
+    workdir: Path
+    target_port: int
+    native_histograms: bool = False
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ScrapingPrometheus:
+        name = "native" if self.native_histograms else "classic"
+        home = self.workdir / f"prometheus-{name}"
+        home.mkdir()
+        config = {
+            "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+            "scrape_configs": [
+                {
+                    "job_name": "loadgen",
+                    "static_configs": [{"targets": [f"127.0.0.1:{self.target_port}"]}],
+                }
+            ],
+        }
+        (home / "prometheus.yml").write_text(yaml.safe_dump(config))
+        features = ["--enable-feature=native-histograms"] if self.native_histograms else []
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={home / 'prometheus.yml'}",
+                f"--storage.tsdb.path={home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                *features,
+            ],
+            cwd=home,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: PrometheusStack._ready(self.url), 30, f"{name} Prometheus ready")
+        return self
+
+    def query(self, expr: str, at: float | None = None) -> list[dict]:
+        params = {"query": expr, **({"time": f"{at:.3f}"} if at is not None else {})}
+        response = requests.get(f"{self.url}/api/v1/query", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]["result"]
+
+    def target(self) -> dict:
+        """The loadgen target's state: health, lastError, lastScrape."""
+        response = requests.get(f"{self.url}/api/v1/targets", timeout=10)
+        return response.json()["data"]["activeTargets"][0]
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)

@@ -5,8 +5,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.processes import (
     LOCUSTFILES,
     free_port,
@@ -39,43 +37,6 @@ def headless(host: str, metrics_port: int, tmp_path: Path, seconds: int) -> list
         "--json-file",
         str(tmp_path / "stats"),
     ]
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    """start(master_args, workers, worker_ids) -> (master, workers); all stopped afterwards."""
-    started = []
-
-    def start(master_args: list[str], workers: int, worker_ids=()) -> tuple:
-        master_port = free_port()
-        master = start_locust(
-            LOCUSTFILE,
-            *master_args,
-            "--master",
-            "--expect-workers",
-            str(workers),
-            "--master-bind-port",
-            str(master_port),
-            cwd=tmp_path,
-        )
-        ids = list(worker_ids) or [None] * workers
-        nodes = [
-            start_locust(
-                LOCUSTFILE,
-                "--worker",
-                "--master-port",
-                str(master_port),
-                *(["--worker-id", worker_id] if worker_id else []),
-                cwd=tmp_path,
-            )
-            for worker_id in ids
-        ]
-        started.extend([master, *nodes])
-        return master, nodes
-
-    yield start
-    for process in started:
-        stop_process(process)
 
 
 def assert_exact(tmp_path: Path) -> None:

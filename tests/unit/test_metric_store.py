@@ -73,6 +73,7 @@ def snapshot(store: MetricStore) -> dict:
             s.bytes,
             dict(s.codes),
             dict(s.reasons),
+            (s.native.schema, dict(s.native.positive), s.native.zeros),
         )
         for method, by_name in store.requests.items()
         for name, s in by_name.items()
@@ -90,6 +91,7 @@ def test_worker_deltas_merged_on_the_master_equal_recording_in_one_process():
         master.merge(msgpack.unpackb(msgpack.packb(worker.drain()), strict_map_key=False))
     assert snapshot(master) == snapshot(direct)
     assert master.threats.counts == direct.threats.counts
+    assert master.threats.native.positive == direct.threats.native.positive
     assert all(not worker.requests for worker in workers)  # drained: workers hold nothing
 
 

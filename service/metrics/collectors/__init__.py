@@ -16,7 +16,7 @@ from service.metrics.collectors.exporter import ExporterInfo, exporter_families
 from service.metrics.collectors.generator import generator_families
 from service.metrics.collectors.runner import runner_families
 from service.metrics.collectors.store import budget_families, request_families, value_families
-from service.metrics.exposition import Family
+from service.metrics.exposition.family import Family
 from service.metrics.store import MetricStore
 from service.monitor.health import ProcessHealth, WorkersHealth
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import locust
 
-from service.metrics.exposition import Family
+from service.metrics.exposition.family import Family
 from service.metrics.store import MetricStore
 from service.operation.runner_mode import RunnerMode
 

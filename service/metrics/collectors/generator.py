@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from service.metrics.buckets import LAG_LAYOUT
-from service.metrics.exposition import Family
-from service.metrics.store import stable_items
+from service.metrics.exposition.family import Family
+from service.metrics.store import histogram_copy, stable_items
 from service.monitor.health import ProcessHealth, WorkersHealth
 from service.operation.runner_mode import RunnerMode
 
@@ -77,7 +77,7 @@ def generator_families(
         "histogram",
         "How late a periodic greenlet woke up: time added to request timings.",
         WORKER,
-        le_labels=LAG_LAYOUT.labels,
+        layout=LAG_LAYOUT,
     )
     lag_max = Family(
         "loadgen_event_loop_lag_max_seconds",
@@ -92,6 +92,7 @@ def generator_families(
         if health is not None:
             host_cpu.add((label,), health.host_cpu_ratio)
             host_memory.add((label,), health.host_memory_ratio)
-            lag.add_histogram((label,), list(health.lag.counts), health.lag.sum)
+            counts, native = histogram_copy(health.lag)
+            lag.add_histogram((label,), counts, health.lag.sum, native)
             lag_max.add((label,), health.lag_max_s)
     yield from (cpu, rss, warning, host_cpu, host_memory, lag, lag_max)

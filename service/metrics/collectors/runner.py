@@ -15,7 +15,7 @@ from locust.runners import (
     STATE_STOPPING,
 )
 
-from service.metrics.exposition import Family
+from service.metrics.exposition.family import Family
 from service.metrics.store import stable_items
 from service.operation.runner_mode import RunnerMode
 

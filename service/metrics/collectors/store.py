@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT
-from service.metrics.exposition import Family
-from service.metrics.store import MetricStore, stable_items
+from service.metrics.exposition.family import Family
+from service.metrics.store import MetricStore, histogram_copy, stable_items
 
 REQUEST = ("method", "name")
 
@@ -18,7 +18,7 @@ def request_families(store: MetricStore) -> Iterator[Family]:
         "histogram",
         "Response time of requests in seconds.",
         REQUEST,
-        le_labels=store.layout.labels,
+        layout=store.layout,
     )
     requests = Family("loadgen_requests", "counter", "Requests made.", REQUEST)
     failures = Family("loadgen_request_failures", "counter", "Requests that failed.", REQUEST)
@@ -38,7 +38,8 @@ def request_families(store: MetricStore) -> Iterator[Family]:
     size = Family("loadgen_response_bytes", "counter", "Response body bytes received.", REQUEST)
     for series in store.each_series():
         method, name = labels = (series.method, series.name)
-        duration.add_histogram(labels, list(series.counts), series.sum_s)
+        counts, native = histogram_copy(series)
+        duration.add_histogram(labels, counts, series.sum_s, native)
         requests.add(labels, series.requests)
         failures.add(labels, series.failures)
         size.add(labels, series.bytes)
@@ -56,9 +57,10 @@ def value_families(store: MetricStore) -> Iterator[Family]:
         "loadgen_threats_found",
         "histogram",
         "Threats per /api/threats response (the seed's threats_found).",
-        le_labels=THREATS_LAYOUT.labels,
+        layout=THREATS_LAYOUT,
     )
-    found.add_histogram((), list(threats.counts), threats.sum)
+    counts, native = histogram_copy(threats)
+    found.add_histogram((), counts, threats.sum, native)
     seen = Family("loadgen_threats_seen", "counter", "Threats seen in all responses.")
     seen.add((), threats.sum)
     custom = Family(
@@ -66,10 +68,11 @@ def value_families(store: MetricStore) -> Iterator[Family]:
         "histogram",
         "Custom values recorded by scenarios, by name.",
         ("name",),
-        le_labels=CUSTOM_LAYOUT.labels,
+        layout=CUSTOM_LAYOUT,
     )
     for name, series in stable_items(store.custom):
-        custom.add_histogram((name,), list(series.counts), series.sum)
+        counts, native = histogram_copy(series)
+        custom.add_histogram((name,), counts, series.sum, native)
     yield from (found, seen, custom)
 
 
