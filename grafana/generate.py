@@ -450,7 +450,10 @@ def generator() -> Dashboard:
         Panel(
             "CPU per process (1 = one core)",
             [
-                Query(f"loadgen_process_cpu_ratio{{{job}}}", "{{worker}}"),
+                Query(
+                    f"rate(loadgen_process_cpu_seconds_total{{{job}}}[$__rate_interval])",
+                    "{{worker}}",
+                ),
                 Query("loadgen:saturation_cpu:ratio", "limit"),
             ],
             unit="percentunit",

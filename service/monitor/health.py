@@ -28,6 +28,7 @@ class ProcessHealth:
     lag: ValueSeries = field(default_factory=lambda: ValueSeries(LAG_LAYOUT))
     lag_max_s: float = 0.0
     cpu_ratio: float = 0.0
+    cpu_seconds: float = 0.0  # user + system, since the process started
     rss_bytes: int = 0
     host_cpu_ratio: float = 0.0
     host_memory_ratio: float = 0.0
@@ -37,6 +38,7 @@ class ProcessHealth:
         self.label = report["label"]
         self.lag.add(*report["lag"])
         self.lag_max_s = report["lag_max_s"]
+        self.cpu_seconds = report["cpu_seconds"]
         self.host_cpu_ratio = report["host_cpu_ratio"]
         self.host_memory_ratio = report["host_memory_ratio"]
 
@@ -106,9 +108,14 @@ class ProcessMonitor:
     def sample_host(self) -> None:
         # interval=None: CPU since the previous call, without sleeping on the loop.
         self.health.cpu_ratio = self._process.cpu_percent(None) / 100
+        self.health.cpu_seconds = self._cpu_seconds()
         self.health.rss_bytes = self._process.memory_info().rss
         self.health.host_cpu_ratio = psutil.cpu_percent(None) / 100
         self.health.host_memory_ratio = psutil.virtual_memory().percent / 100
+
+    def _cpu_seconds(self) -> float:
+        times = self._process.cpu_times()
+        return times.user + times.system
 
     def drain(self, label: str) -> dict:
         """This worker's report since the last drain, for the master."""
@@ -117,6 +124,7 @@ class ProcessMonitor:
             "label": label,
             "lag": lag.wire(),
             "lag_max_s": max(self.health.lag_max_s, self._window_max_s),
+            "cpu_seconds": self._cpu_seconds(),  # as of now: the counter is exact
             "host_cpu_ratio": self.health.host_cpu_ratio,
             "host_memory_ratio": self.health.host_memory_ratio,
         }

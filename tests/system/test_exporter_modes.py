@@ -100,6 +100,20 @@ def test_master_and_two_worker_processes(sandbox, tmp_path, cluster):
     text = scrape(port).text
     labels = {dict(k)["worker"] for k in sample_values(text, "loadgen_process_cpu_ratio")}
     assert labels == {"master", "w1", "w2"}
+    # Each process's CPU as a counter; a worker's grows from report to report.
+    cpu = {
+        dict(k)["worker"]: v
+        for k, v in sample_values(text, "loadgen_process_cpu_seconds_total").items()
+    }
+    assert set(cpu) == {"master", "w1", "w2"} and all(seconds > 0 for seconds in cpu.values())
+    time.sleep(4)
+    later = sample_values(scrape(port).text, "loadgen_process_cpu_seconds_total")
+    assert later[frozenset({("worker", "w1")})] > cpu["w1"]
+    # The standard families of the process that serves /metrics.
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_open_fds", "process_start_time_seconds", "python_info",
+                 "python_gc_collections_total"):  # fmt: skip
+        assert sample_values(text, name), name
     assert master.wait(timeout=60) == 0, master.stderr.read()[-2000:]
     for worker in workers:
         worker.wait(timeout=30)

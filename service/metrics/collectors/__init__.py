@@ -1,6 +1,7 @@
 """The collector: every `loadgen_*` family, computed at scrape time from existing state, one
 module per concern (`store`: requests, values, budgets; `generator`: process health; `runner`:
-users and workers; `exporter`: what runs and the exporter's own figures).
+users and workers; `exporter`: what runs and the exporter's own figures; `process`: the
+standard process_* and python_* families).
 
 It runs on the scrape thread and only reads: each mutable container is copied in one step
 (`stable_items`, `list(...)`) before it is walked, so a histogram's buckets and count agree.
@@ -14,6 +15,7 @@ from typing import Any
 
 from service.metrics.collectors.exporter import ExporterInfo, exporter_families
 from service.metrics.collectors.generator import generator_families
+from service.metrics.collectors.process import ProcessFamilies
 from service.metrics.collectors.runner import runner_families
 from service.metrics.collectors.store import budget_families, request_families, value_families
 from service.metrics.exposition.family import Family
@@ -39,6 +41,7 @@ class LoadgenCollector:
         self.workers_health = workers_health
         # Further families computed at scrape time by other parts (the target's build).
         self.sources: list[Callable[[], Iterable[Family]]] = []
+        self.process_families = ProcessFamilies()
         self.last_scrape_s = 0.0
 
     def collect(self) -> Iterator[Family]:
@@ -51,6 +54,7 @@ class LoadgenCollector:
         )
         yield from runner_families(self.environment, self.info.mode)
         yield from exporter_families(self.info, self.store, self.last_scrape_s)
+        yield from self.process_families()
         for source in self.sources:
             yield from source()
         self.last_scrape_s = time.perf_counter() - started

@@ -42,10 +42,17 @@ def generator_families(
     environment: Any, mode: RunnerMode, local: ProcessHealth, workers: WorkersHealth
 ) -> Iterator[Family]:
     """CPU, memory, host load and event-loop lag of every generator process."""
+    cpu_seconds = Family(
+        "loadgen_process_cpu_seconds",
+        "counter",
+        "CPU time (user + system) of a generator process; rate() of it is its CPU use.",
+        WORKER,
+    )
     cpu = Family(
         "loadgen_process_cpu_ratio",
         "gauge",
-        "CPU use of a generator process (1 = one core).",
+        "Deprecated, removed in the next release: use rate(loadgen_process_cpu_seconds_total). "
+        "CPU use of a generator process over its last few seconds (1 = one core).",
         WORKER,
     )
     rss = Family(
@@ -90,9 +97,10 @@ def generator_families(
         rss.add((label,), memory)
         warning.add((label,), int(bool(warned)))
         if health is not None:
+            cpu_seconds.add((label,), health.cpu_seconds)
             host_cpu.add((label,), health.host_cpu_ratio)
             host_memory.add((label,), health.host_memory_ratio)
             counts, native = histogram_copy(health.lag)
             lag.add_histogram((label,), counts, health.lag.sum, native)
             lag_max.add((label,), health.lag_max_s)
-    yield from (cpu, rss, warning, host_cpu, host_memory, lag, lag_max)
+    yield from (cpu_seconds, cpu, rss, warning, host_cpu, host_memory, lag, lag_max)
