@@ -21,5 +21,5 @@ RUN pip install --require-hashes -r requirements.lock \
 USER loadgen
 
 # `python -m service` runs from /app, where the scenarios are (locustfiles/ beside service/).
-EXPOSE 9646 8000 5557
+EXPOSE 8099 8000 5557
 CMD ["python", "-m", "service", "run"]

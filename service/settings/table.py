@@ -11,7 +11,10 @@ from service.operation.shapes import SHAPES
 from service.settings.flags import Flag, add_flags
 from service.settings.types import Choice, Number, count, port, seconds, text, writable_file
 
-DEFAULT_METRICS_PORT = 9646
+# Not 9646, the port of the older Locust exporter and of the Locust operator's metrics sidecar
+# that run beside Locust, and outside Prometheus' default port allocations (9090-9099 for its
+# own components, 9100 onwards for exporters).
+DEFAULT_METRICS_PORT = 8099
 
 EXPORTER_FLAGS = (
     Flag("--bind-address", "SECURENET_BIND_ADDRESS", text, "127.0.0.1",

@@ -106,7 +106,7 @@ def stack(tmp_path_factory):
         "8000": str(sandbox_port),
         "http://sandbox:8000": sandbox_url,
         "master": "127.0.0.1",
-        "9646": str(metrics_port),
+        "8099": str(metrics_port),
         "50": "10",  # users: bounded
     }
     bounded = ("--run-time=150s", f"--master-bind-port={master_port}")

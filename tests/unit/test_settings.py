@@ -104,3 +104,11 @@ def _dest(flag: str) -> str:
         if flag in action.option_strings:
             return action.dest
     raise KeyError(flag)
+
+
+def test_the_default_metrics_port_is_its_own():
+    """Not the older Locust exporter's (and the Locust operator sidecar's) 9646, nor in the
+    ranges Prometheus allocates to its components (9090-9099) and exporters (9100-10099)."""
+    port = parser().parse_args([]).metrics_port
+    assert port == table.DEFAULT_METRICS_PORT
+    assert port != 9646 and not 9090 <= port < 10100
