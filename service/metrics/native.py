@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from math import ceil, log2
+from operator import sub
 from typing import NamedTuple
 
 MIN_SCHEMA = -4
@@ -57,41 +58,39 @@ def add_into(target: dict[int, int], buckets: Iterable[tuple[int, int]]) -> None
 
 def spans_and_deltas(buckets: dict[int, int]) -> tuple[list[tuple[int, int]], list[int]]:
     """The protobuf encoding of sparse buckets: (offset, length) spans, each offset relative
-    to the end of the previous span, and each count as the difference to the previous one."""
-    spans: list[list[int]] = []
-    deltas: list[int] = []
-    previous_key = previous_count = 0
-    for key in sorted(buckets):
-        count = buckets[key]
-        if not count:
-            continue
-        gap = key - previous_key - 1
-        if not spans:
-            spans.append([key, 0])
-        elif gap > MAX_GAP_IN_SPAN:
-            spans.append([gap, 0])
-        else:
-            for _ in range(gap):
-                deltas.append(-previous_count)
-                previous_count = 0
-            spans[-1][1] += gap
-        deltas.append(count - previous_count)
-        spans[-1][1] += 1
-        previous_key, previous_count = key, count
-    return [(offset, length) for offset, length in spans], deltas
+    to the end of the previous span, and each count as the difference to the previous one.
+    Gaps of up to MAX_GAP_IN_SPAN empty buckets are sent as zero counts inside a span."""
+    keys = sorted(buckets)
+    spans: list[tuple[int, int]] = []
+    counts: list[int] = []
+    if not keys:
+        return spans, counts
+    start = previous = keys[0]
+    span_start_offset = start
+    for key in keys:
+        gap = key - previous - 1
+        if gap > MAX_GAP_IN_SPAN:
+            spans.append((span_start_offset, previous - start + 1))
+            span_start_offset, start = gap, key
+        elif gap > 0:
+            counts.extend([0] * gap)
+        counts.append(buckets[key])
+        previous = key
+    spans.append((span_start_offset, previous - start + 1))
+    return spans, [counts[0], *map(sub, counts[1:], counts[:-1])]
 
 
 class NativeSnapshot(NamedTuple):
     """A histogram's native buckets as copied at scrape time."""
 
     schema: int
-    positive: list[tuple[int, int]]
-    negative: list[tuple[int, int]]
+    positive: dict[int, int]
+    negative: dict[int, int]
     zeros: int
 
     @property
     def count(self) -> int:
-        return self.zeros + sum(c for _, c in self.positive) + sum(c for _, c in self.negative)
+        return self.zeros + sum(self.positive.values()) + sum(self.negative.values())
 
 
 class NativeBuckets:

@@ -75,8 +75,10 @@ class MetricsServer:
 
     def _metrics(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
         request = (environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_ENCODING", ""))
-        pool = self._pool
-        body, headers = pool.apply(self.render, request) if pool else self.render(*request)
+        if self._pool is None:  # not started: a test calling the route directly
+            body, headers = self.render(*request)
+        else:
+            body, headers = self._pool.apply(self.render, request)
         self.scrapes += 1
         return "200 OK", headers, body
 

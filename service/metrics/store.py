@@ -125,11 +125,11 @@ def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], Nati
     record between the copy of one and of the other, so copy again until their totals match."""
     native = series.native
     for _attempt in range(5):
+        # Each copy is one C call, which another thread cannot interleave with.
         counts = list(series.counts)
         snapshot = NativeSnapshot(
-            native.schema, stable_items(native.positive), stable_items(native.negative),
-            native.zeros,
-        )  # fmt: skip
+            native.schema, dict(native.positive), dict(native.negative), native.zeros
+        )
         if sum(counts) == snapshot.count:
             break
     return counts, snapshot

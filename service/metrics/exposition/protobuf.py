@@ -47,7 +47,7 @@ def _set_native(histogram: Any, native: NativeSnapshot) -> None:
         (histogram.positive_span, histogram.positive_delta, native.positive),
         (histogram.negative_span, histogram.negative_delta, native.negative),
     ):
-        spans, deltas = spans_and_deltas(dict(buckets))
+        spans, deltas = spans_and_deltas(buckets)
         del spans_field[:]
         for offset, length in spans:
             spans_field.add(offset=offset, length=length)

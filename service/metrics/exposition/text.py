@@ -67,12 +67,15 @@ def _render_family(family: Family, openmetrics: bool, out: list[str]) -> None:
             )
         return
     bucket = f"{family.name}_bucket"
-    les = family.layout.labels if family.layout else ()
+    # Each bucket line is head + `le` part + count; the lines of a series are joined by
+    # newline + head, the fastest way found here to write 115,000 of them.
+    le_parts = [f'{le}"}} ' for le in (family.layout.labels if family.layout else ())]
     for values, counts, total, _native in family.samples:
         labels = label_text(names, values)
         head = f'{bucket}{{{labels},le="' if labels else f'{bucket}{{le="'
         cumulative = list(accumulate(counts))
-        out.extend([f'{head}{le}"}} {c}\n' for le, c in zip(les, cumulative, strict=True)])
+        lines = [part + str(c) for part, c in zip(le_parts, cumulative, strict=True)]
+        out.extend((head, f"\n{head}".join(lines), "\n"))
         braces = f"{{{labels}}}" if labels else ""
         out.append(
             f"{family.name}_count{braces} {cumulative[-1]}\n"
