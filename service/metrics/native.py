@@ -127,9 +127,12 @@ class NativeBuckets:
         self.zeros += zeros
 
     def reduce_to(self, schema: int) -> None:
+        """Lower the schema in place (the dicts stay the same objects: see `store`)."""
         by = self.schema - schema
-        self.positive = downscaled(self.positive.items(), by)
-        self.negative = downscaled(self.negative.items(), by)
+        for buckets in (self.positive, self.negative):
+            merged = downscaled(buckets.items(), by)
+            buckets.clear()
+            buckets.update(merged)
         self.schema, self.scale = schema, 2.0**schema
 
     def wire(self) -> list:

@@ -37,7 +37,8 @@ class RequestSeries:
     codes, failure reasons."""
 
     __slots__ = (
-        "bytes", "codes", "counts", "failures", "method", "name", "native", "reasons", "sum_ms",
+        "bytes", "codes", "counts", "failures", "method", "name", "native", "positive", "reasons",
+        "sum_ms",
     )  # fmt: skip
 
     def __init__(self, buckets: int, schema: int, method: str, name: str) -> None:
@@ -47,6 +48,8 @@ class RequestSeries:
         self.name = name
         self.counts = [0] * buckets
         self.native = NativeBuckets(schema)
+        # The hot path's own handle on native.positive (the same dict for the series' life).
+        self.positive = self.native.positive
         self.sum_ms = 0.0
         self.failures = 0
         self.bytes = 0
@@ -140,6 +143,9 @@ class MetricStore:
         self.limits = limits or StoreLimits()
         self.layout = latency_layout(self.limits.quantile_error)
         self.schema = schema_for(self.limits.quantile_error)
+        # Request series are recorded at this schema: only a master, which records none,
+        # may lower a series' schema to merge a coarser worker's buckets.
+        self._scale = 2.0**self.schema
         # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
         self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
         self._buckets = len(self._bounds_ms) + 1
@@ -183,17 +189,16 @@ class MetricStore:
             if response_time is not None:
                 series.counts[bisect_left(self._bounds_ms, response_time)] += 1
                 series.sum_ms += response_time
-                native = series.native
                 if response_time > 0:
                     # The native bucket of the time in seconds: arithmetic (see `native`).
-                    key = ceil(log2(response_time / 1000.0) * native.scale)
-                    positive = native.positive
+                    key = ceil(log2(response_time / 1000.0) * self._scale)
+                    positive = series.positive
                     try:
                         positive[key] += 1
                     except KeyError:
                         positive[key] = 1
                 else:
-                    native.zeros += 1
+                    series.native.zeros += 1
             if response_length:
                 series.bytes += response_length
             status = (response.status_code or 0) if response is not None else 0

@@ -165,3 +165,27 @@ def test_hostile_label_values_read_back_exactly_from_protobuf():
         family.add((name,), number)
     (parsed,) = parse(ProtobufEncoder().encode([family])).values()
     assert [m.label[0].value for m in parsed.metric] == HOSTILE
+
+
+def test_the_exposition_is_built_off_the_event_loop_thread():
+    """The loop that times requests must not build the answer (it once did, unnoticed)."""
+    import gevent
+    from gevent import monkey
+
+    from service.metrics.server import MetricsServer
+
+    get_ident = monkey.get_original("threading", "get_ident")
+    built_on = []
+
+    class Collector:
+        def collect(self):
+            built_on.append(get_ident())
+            return iter(())
+
+    server = MetricsServer("127.0.0.1", 0, Collector())
+    server.start()
+    try:
+        status, _headers, _ = gevent.spawn(server._metrics, {"HTTP_ACCEPT": ""}).get(timeout=10)
+    finally:
+        server.stop()
+    assert status == "200 OK" and built_on and built_on[0] != get_ident()
