@@ -74,7 +74,12 @@ def run_bench_locustfile(locustfile: str, target: str, users: int, seconds: int)
             cwd=tmp,
             capture_output=True,
             check=False,
-            env={**os.environ, "BENCH_REPORT": str(report), "PYTHONPATH": str(HERE)},
+            # This checkout's service, whatever the virtualenv's editable install points at.
+            env={
+                **os.environ,
+                "BENCH_REPORT": str(report),
+                "PYTHONPATH": os.pathsep.join((str(HERE), str(HERE.parent))),
+            },
         )
         stop.set()
         if not report.exists():

@@ -24,17 +24,17 @@ ZERO_THRESHOLD = 2.0**-128
 MAX_GAP_IN_SPAN = 2
 
 
-def schema_for(max_error: float) -> int:
-    """The coarsest schema whose buckets keep a quantile within `max_error` (relative)."""
-    for schema in range(MIN_SCHEMA, MAX_SCHEMA + 1):
-        if 2.0 ** (2.0**-schema) - 1 <= max_error:
-            return schema
-    return MAX_SCHEMA
-
-
 def bucket_error(schema: int) -> float:
     """The largest relative error of a quantile read from buckets of `schema`."""
     return 2.0 ** (2.0**-schema) - 1
+
+
+def schema_for(max_error: float) -> int:
+    """The coarsest schema whose buckets keep a quantile within `max_error` (relative)."""
+    for schema in range(MIN_SCHEMA, MAX_SCHEMA + 1):
+        if bucket_error(schema) <= max_error:
+            return schema
+    return MAX_SCHEMA
 
 
 def index(value: float, scale: float) -> int:
@@ -127,7 +127,6 @@ class NativeBuckets:
         self.zeros += zeros
 
     def reduce_to(self, schema: int) -> None:
-        """Lower the schema in place (the dicts stay the same objects: see `store`)."""
         by = self.schema - schema
         for buckets in (self.positive, self.negative):
             merged = downscaled(buckets.items(), by)

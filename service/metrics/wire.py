@@ -37,7 +37,7 @@ def encode(store: MetricStore) -> dict:
         "requests": [
             RequestRow(
                 method, name, s.counts, s.sum_ms, s.failures, s.bytes,
-                list(s.codes.items()), list(s.reasons.items()), s.native.wire(),
+                list(s.codes.items()), list(s.reasons.items()), s.native_wire(),
             )
             for method, by_name in store.requests.items()
             for name, s in by_name.items()
@@ -70,7 +70,7 @@ def merge_into(store: MetricStore, payload: dict) -> None:
         for reason, count in row.reasons:
             reason = store.reasons.admit(reason)
             series.reasons[reason] = series.reasons.get(reason, 0) + count
-        series.native.add(*row.native)
+        series.add_native(*row.native)
     store.threats.add(*payload["threats"])
     for name, *content in payload["custom"]:
         store.custom_series(name).add(*content)

@@ -123,7 +123,7 @@ def test_protobuf_histograms_carry_classic_and_native_buckets_of_the_store():
         assert histogram.zero_threshold == ZERO_THRESHOLD
         assert histogram.zero_count == series.native.zeros
         spans = [(s.offset, s.length) for s in histogram.positive_span]
-        assert decode(spans, list(histogram.positive_delta)) == series.native.positive
+        assert decode(spans, list(histogram.positive_delta)) == series.positive()
     assert parsed["loadgen_requests_total"].type == MetricType.COUNTER
     assert sum(m.counter.value for m in parsed["loadgen_requests_total"].metric) == 601
     depth = parsed["loadgen_custom_value"].metric[0].histogram

@@ -73,7 +73,7 @@ def snapshot(store: MetricStore) -> dict:
             s.bytes,
             dict(s.codes),
             dict(s.reasons),
-            (s.native.schema, dict(s.native.positive), s.native.zeros),
+            (s.native.schema, s.positive(), s.native.zeros),
         )
         for method, by_name in store.requests.items()
         for name, s in by_name.items()

@@ -85,9 +85,9 @@ def test_workers_with_another_error_setting_merge_at_the_coarser_schema():
         worker.record_request("GET", "/a", ms, 0, None, Ok())
         direct.record_request("GET", "/a", ms, 0, None, Ok())
     master.merge(worker.drain())
-    merged, expected = master.requests["GET"]["/a"].native, direct.requests["GET"]["/a"].native
-    assert merged.schema == expected.schema == 4
-    assert merged.positive == expected.positive
+    merged, expected = master.requests["GET"]["/a"], direct.requests["GET"]["/a"]
+    assert merged.native.schema == expected.native.schema == 4
+    assert merged.positive() == expected.positive()
 
 
 def decode(spans: list[tuple[int, int]], deltas: list[int]) -> dict[int, int]:
@@ -119,10 +119,11 @@ def test_a_request_store_keeps_native_buckets_beside_the_classic_ones():
     store = MetricStore()
     for ms in (0.0, 1.0, 1000.0, 2000.0, 2000.0):
         store.record_request("GET", "/a", ms, 0, None, Ok())
-    native = store.requests["GET"]["/a"].native
+    series = store.requests["GET"]["/a"]
+    positive = series.positive()
     # 1 s is the upper edge of bucket 0; 2 s of bucket 16 at schema 4.
-    assert native.zeros == 1 and native.positive[0] == 1 and native.positive[16] == 2
-    assert sum(native.positive.values()) + native.zeros == sum(store.requests["GET"]["/a"].counts)
+    assert series.native.zeros == 1 and positive[0] == 1 and positive[16] == 2
+    assert sum(positive.values()) + series.native.zeros == sum(series.counts)
 
 
 def test_values_that_are_not_finite_are_refused_and_counted_as_errors():
@@ -132,3 +133,24 @@ def test_values_that_are_not_finite_are_refused_and_counted_as_errors():
     series = store.custom["depth"]
     assert sum(series.counts) == 2 and series.sum == -1.0 and store.errors == 3
     assert series.native.negative and series.native.positive
+
+
+@pytest.mark.parametrize("error", [0.01, 0.03, 0.05, 0.2, 1.0])
+def test_the_classic_bucket_found_from_the_native_one_is_the_bisected_one(error):
+    """The hot path finds the classic bucket from the native key; it must be the bucket a
+    bisection of the classic bounds gives, at bounds, at native edges and anywhere between."""
+    from bisect import bisect_left
+
+    store = MetricStore(StoreLimits(quantile_error=error))
+    bounds_ms = [b * 1000 for b in store.layout.bounds]
+    base = 2 ** (2**-store.schema)
+    rng = random.Random(6)
+    times = [rng.lognormvariate(2, 3) for _ in range(20_000)]
+    times += [b for b in bounds_ms] + [math.nextafter(b, 0) for b in bounds_ms]
+    times += [1000 * base**k for k in range(-300, 120)] + [1e-7, 1e9, 0.0]
+    for ms in times:
+        store.record_request("GET", "/t", ms, 0, None, Ok())
+    expected = [0] * (len(bounds_ms) + 1)
+    for ms in times:
+        expected[bisect_left(bounds_ms, ms)] += 1
+    assert store.requests["GET"]["/t"].counts == expected
