@@ -86,7 +86,7 @@ class ActivityLog:
         for series in self.store.each_series():
             method, name = series.method, series.name
             reasons = dict(stable_items(series.reasons))
-            slow = sum(series.classic()[self.slow_from :])
+            slow = sum(series.counts[self.slow_from :])
             seen_reasons, seen_slow = self.seen.get((method, name), ({}, 0))
             for reason, count in reasons.items():
                 new = count - seen_reasons.get(reason, 0)

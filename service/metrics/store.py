@@ -9,15 +9,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress
 from math import ceil, isfinite, log2
 from typing import Any
 
 from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
-from service.metrics.cells import Cells
 from service.metrics.failure_reasons import FailureReasons
-from service.metrics.native import NativeBuckets, NativeSnapshot, add_into, schema_for
+from service.metrics.native import NativeBuckets, NativeSnapshot, index, schema_for
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -37,24 +37,26 @@ class RequestSeries:
     """Counters of one (method, name): latency buckets (classic and native), totals, status
     codes, failure reasons.
 
-    Latency lives in `cells` (see `metrics.cells`: one increment per request, both histograms
-    summed from it at scrape time), plus what the cells do not cover: `counts` per classic
-    bucket and `native`, sparse, for times beyond the cells and whatever a master merges."""
+    Native buckets are kept in two parts: `dense`, counts of the native keys from `first_key`
+    on, which the hot path increments by index (a list is cheaper than a dict there), and
+    `native`, the sparse rest (times outside that range, and whatever a master merges)."""
 
     __slots__ = (
-        "bytes", "cells", "codes", "counts", "failures", "layout", "method", "name", "native",
+        "bytes", "codes", "counts", "dense", "failures", "first_key", "method", "name", "native",
         "reasons", "sum_ms",
     )  # fmt: skip
 
-    def __init__(self, layout: Cells, buckets: int, schema: int, method: str, name: str) -> None:
+    def __init__(
+        self, buckets: int, schema: int, first_key: int, keys: int, method: str, name: str
+    ) -> None:
         # The labels as exported (and as Locust's stats are fed): a name past the budget is
         # __other__, one that cannot be encoded is escaped.
         self.method = method
         self.name = name
-        self.layout = layout
-        self.cells = [0] * len(layout.upper)
         self.counts = [0] * buckets
         self.native = NativeBuckets(schema)
+        self.first_key = first_key
+        self.dense = [0] * keys
         self.sum_ms = 0.0
         self.failures = 0
         self.bytes = 0
@@ -67,29 +69,21 @@ class RequestSeries:
     def requests(self) -> int:
         return sum(list(self.codes.values()))
 
-    def classic(self, cells: list[int] | None = None, counts: list[int] | None = None) -> list[int]:
-        """Counts per classic bucket (from copies of `cells` and `counts` if given)."""
-        from_cells = self.layout.classic(self.cells if cells is None else cells)
-        counts = self.counts if counts is None else counts
-        if not any(counts):
-            return from_cells
-        return [a + b for a, b in zip(from_cells, counts, strict=True)]
-
-    def positive(self, cells: list[int] | None = None) -> dict[int, int]:
-        """Positive native buckets, sparse (from a copy of `cells` if given)."""
-        merged = self.layout.native(self.cells if cells is None else cells)
-        add_into(merged, stable_items(self.native.positive))
+    def positive(self, dense: list[int] | None = None) -> dict[int, int]:
+        """All positive native buckets, sparse (from a copy of `dense` if given)."""
+        dense = self.dense if dense is None else dense
+        merged = dict(self.native.positive)
+        first = self.first_key
+        for i in compress(range(len(dense)), dense):
+            merged[first + i] = merged.get(first + i, 0) + dense[i]
         return merged
 
     def add_native(self, schema: int, positive, negative, zeros: int) -> None:
         """Add native buckets kept at `schema` (a worker's, on the wire)."""
-        if schema < self.native.schema and any(self.cells):
-            # Lowering the schema: what the cells hold moves to the sparse parts first.
-            cells, self.cells = self.cells, [0] * len(self.cells)
-            self.counts = [
-                a + b for a, b in zip(self.counts, self.layout.classic(cells), strict=True)
-            ]
-            add_into(self.native.positive, self.layout.native(cells).items())
+        if schema < self.native.schema and any(self.dense):
+            # Lowering the schema: the dense counts join the sparse ones first.
+            self.native.positive.update(self.positive())
+            self.dense = [0] * len(self.dense)
         self.native.add(schema, positive, negative, zeros)
 
     def native_wire(self) -> list:
@@ -157,18 +151,31 @@ def stable_items(mapping: dict) -> list:
             continue
 
 
+def classic_from_native(bounds_ms: list[float], schema: int) -> tuple[int, list[int]]:
+    """(first key, table): for each native bucket key from the first key on, the first classic
+    bucket (index into `bounds_ms`) that a time in that native bucket can fall in. The table
+    spans the native buckets from below the lowest classic bound to past the highest."""
+    scale = 2.0**schema
+    finite = [bound for bound in bounds_ms if bound != float("inf")]
+    first = index(finite[0] / 1000.0 / 2, scale)
+    last = index(finite[-1] / 1000.0 * 2, scale)
+    # A native bucket's lower edge, a hair low so that float error never skips a bucket.
+    return first, [
+        bisect_left(bounds_ms, 1000.0 * 2.0 ** ((key - 1) / scale) * (1 - 1e-9))
+        for key in range(first, last + 1)
+    ]
+
+
 def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], NativeSnapshot]:
     """A series' classic counts and native buckets, copied so that they agree: the loop may
     record between the copy of one and of the other, so copy again until their totals match."""
     native = series.native
     for _attempt in range(5):
         # Each copy is one C call, which another thread cannot interleave with.
+        counts = list(series.counts)
         if isinstance(series, RequestSeries):
-            cells = list(series.cells)
-            counts = series.classic(cells, list(series.counts))
-            positive = series.positive(cells)
+            positive = series.positive(list(series.dense))
         else:
-            counts = list(series.counts)
             positive = dict(native.positive)
         snapshot = NativeSnapshot(native.schema, positive, dict(native.negative), native.zeros)
         if sum(counts) == snapshot.count:
@@ -184,13 +191,14 @@ class MetricStore:
         # Request series are recorded at this schema: only a master, which records none,
         # may lower a series' schema to merge a coarser worker's buckets.
         self._scale = 2.0**self.schema
-        # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
-        self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
+        # Locust times in milliseconds: bucket and sum in them, convert at scrape time. The
+        # +Inf sentinel ends the scan from a native bucket's first classic bucket (below).
+        self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds] + [float("inf")]
         self._buckets = len(self.layout.bounds) + 1
-        self._cells = Cells(self._bounds_ms, self.schema)
+        self._first_key, first_classic = classic_from_native(self._bounds_ms, self.schema)
+        self._keys = len(first_classic)
         # What the hot path reads, in one attribute: fewer lookups per request.
-        cells = self._cells
-        self._lookup = (self._scale, cells.first_key, cells.keys, cells.first_cell, cells.upper)
+        self._lookup = (self._scale, self._first_key, self._keys, first_classic, self._bounds_ms)
         self._start_over()
 
     def _start_over(self) -> None:
@@ -230,22 +238,23 @@ class MetricStore:
                 series = self._series(request_type, name)
             if response_time is not None:
                 if response_time > 0:
-                    scale, first_key, keys, first_cell, upper = self._lookup
+                    scale, first_key, keys, first_classic, bounds = self._lookup
                     # The native bucket of the time in seconds, arithmetic (see `native`), as
-                    # an index from the first key the cells cover (exact for powers of two)...
+                    # an index from the first dense key (exact for powers of two)...
                     i = ceil(log2(response_time / 1000.0) * scale - first_key)
                     if 0 <= i < keys:
-                        # ...then its first cell, and a step or two past the classic bounds
-                        # inside it (see `cells`): one increment for both histograms.
-                        cell = first_cell[i]
-                        while upper[cell] < response_time:
-                            cell += 1
-                        series.cells[cell] += 1
-                    else:  # beyond the cells: a sparse native bucket and a bisection
+                        series.dense[i] += 1
+                        # ...and the classic one from it: the first classic bucket the native
+                        # one reaches, then at most a bound or two further.
+                        bucket = first_classic[i]
+                        while bounds[bucket] < response_time:
+                            bucket += 1
+                    else:  # beyond the table: a sparse native bucket, a bisection
                         positive = series.native.positive
                         key = i + first_key
                         positive[key] = positive.get(key, 0) + 1
-                        series.counts[bisect_left(self._bounds_ms, response_time)] += 1
+                        bucket = bisect_left(bounds, response_time)
+                    series.counts[bucket] += 1
                 else:
                     series.native.zeros += 1
                     series.counts[0] += 1
@@ -311,7 +320,7 @@ class MetricStore:
             if series is not None:
                 return series
         series = by_name[name] = RequestSeries(
-            self._cells, self._buckets, self.schema, method, name
+            self._buckets, self.schema, self._first_key, self._keys, method, name
         )
         return series
 

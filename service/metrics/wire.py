@@ -36,7 +36,7 @@ def encode(store: MetricStore) -> dict:
         "quantile_error": store.limits.quantile_error,
         "requests": [
             RequestRow(
-                method, name, s.classic(), s.sum_ms, s.failures, s.bytes,
+                method, name, s.counts, s.sum_ms, s.failures, s.bytes,
                 list(s.codes.items()), list(s.reasons.items()), s.native_wire(),
             )
             for method, by_name in store.requests.items()

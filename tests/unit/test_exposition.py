@@ -118,7 +118,7 @@ def test_protobuf_histograms_carry_classic_and_native_buckets_of_the_store():
         assert histogram.sample_sum == pytest.approx(series.sum_s)
         assert [b.upper_bound for b in histogram.bucket] == list(store.layout.bounds)
         cumulative = [b.cumulative_count for b in histogram.bucket]
-        assert cumulative == [sum(series.classic()[: i + 1]) for i in range(len(cumulative))]
+        assert cumulative == [sum(series.counts[: i + 1]) for i in range(len(cumulative))]
         assert histogram.schema == series.native.schema == 4
         assert histogram.zero_threshold == ZERO_THRESHOLD
         assert histogram.zero_count == series.native.zeros
