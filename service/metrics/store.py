@@ -17,7 +17,7 @@ from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
-from service.metrics.native import NativeBuckets, NativeSnapshot, index, schema_for
+from service.metrics.native import NativeBuckets, NativeSnapshot, add_into, index, schema_for
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -72,10 +72,10 @@ class RequestSeries:
     def positive(self, dense: list[int] | None = None) -> dict[int, int]:
         """All positive native buckets, sparse (from a copy of `dense` if given)."""
         dense = self.dense if dense is None else dense
-        merged = dict(self.native.positive)
-        first = self.first_key
-        for i in compress(range(len(dense)), dense):
-            merged[first + i] = merged.get(first + i, 0) + dense[i]
+        # The nonzero dense counts by key, in C calls: a scrape does this for 500 series.
+        keys = range(self.first_key, self.first_key + len(dense))
+        merged = dict(zip(compress(keys, dense), compress(dense, dense), strict=True))
+        add_into(merged, stable_items(self.native.positive))
         return merged
 
     def add_native(self, schema: int, positive, negative, zeros: int) -> None:

@@ -154,3 +154,34 @@ def test_the_classic_bucket_found_from_the_native_one_is_the_bisected_one(error)
     for ms in times:
         expected[bisect_left(bounds_ms, ms)] += 1
     assert store.requests["GET"]["/t"].counts == expected
+
+
+@pytest.mark.parametrize("error", [0.01, 0.05, 0.3])
+def test_the_native_buckets_of_requests_are_the_observed_ones(error):
+    """Dense within the table, sparse beyond it: together, what observing each time gives."""
+    store = MetricStore(StoreLimits(quantile_error=error))
+    observed = NativeBuckets(store.schema)
+    rng = random.Random(7)
+    for _ in range(20_000):
+        ms = rng.lognormvariate(3, 4)  # far below and above the table's range too
+        store.record_request("GET", "/n", ms, 0, None, Ok())
+        observed.observe(ms / 1000.0)
+    assert store.requests["GET"]["/n"].positive() == observed.positive
+
+
+def test_a_series_that_recorded_and_then_merges_a_coarser_worker_keeps_everything():
+    """What this process recorded moves to the sparse buckets before the schema is lowered
+    for a coarser worker's: nothing is lost or counted twice."""
+    fine = MetricStore(StoreLimits(quantile_error=0.01))
+    coarse = MetricStore(StoreLimits(quantile_error=0.05))
+    direct = MetricStore(StoreLimits(quantile_error=0.05))
+    rng = random.Random(8)
+    for store in (fine, coarse):
+        for _ in range(1000):
+            ms = rng.lognormvariate(3, 1)
+            store.record_request("GET", "/m", ms, 0, None, Ok())
+            direct.record_request("GET", "/m", ms, 0, None, Ok())
+    fine.merge(coarse.drain())
+    merged, expected = fine.requests["GET"]["/m"], direct.requests["GET"]["/m"]
+    assert merged.native.schema == 4
+    assert merged.positive() == expected.positive()
