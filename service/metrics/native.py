@@ -10,7 +10,8 @@ which is how a master adds a worker's buckets kept at a finer schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import compress
 from math import ceil, log2
 from operator import sub
 from typing import NamedTuple
@@ -80,17 +81,35 @@ def spans_and_deltas(buckets: dict[int, int]) -> tuple[list[tuple[int, int]], li
     return spans, [counts[0], *map(sub, counts[1:], counts[:-1])]
 
 
+def merged_positive(first_key: int, dense: Sequence[int], sparse: dict[int, int]) -> dict[int, int]:
+    """Positive buckets from dense counts (keys from `first_key` on) and sparse ones: the
+    nonzero dense counts are picked in C calls (a scrape does this for 500 series)."""
+    keys = range(first_key, first_key + len(dense))
+    merged = dict(zip(compress(keys, dense), compress(dense, dense), strict=True))
+    add_into(merged, sparse.items())
+    return merged
+
+
 class NativeSnapshot(NamedTuple):
-    """A histogram's native buckets as copied at scrape time."""
+    """A histogram's native buckets as copied at scrape time: sparse positive buckets, and
+    for request series the dense counts too (merged only when a format needs them)."""
 
     schema: int
-    positive: dict[int, int]
+    sparse: dict[int, int]
     negative: dict[int, int]
     zeros: int
+    dense: Sequence[int] = ()
+    first_key: int = 0
 
     @property
     def count(self) -> int:
-        return self.zeros + sum(self.positive.values()) + sum(self.negative.values())
+        return (
+            self.zeros + sum(self.dense) + sum(self.sparse.values()) + sum(self.negative.values())
+        )
+
+    @property
+    def positive(self) -> dict[int, int]:
+        return merged_positive(self.first_key, self.dense, self.sparse)
 
 
 class NativeBuckets:

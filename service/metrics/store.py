@@ -9,7 +9,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import compress
 from math import ceil, isfinite, log2
 from typing import Any
 
@@ -17,7 +16,13 @@ from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
-from service.metrics.native import NativeBuckets, NativeSnapshot, add_into, index, schema_for
+from service.metrics.native import (
+    NativeBuckets,
+    NativeSnapshot,
+    index,
+    merged_positive,
+    schema_for,
+)
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -72,11 +77,7 @@ class RequestSeries:
     def positive(self, dense: list[int] | None = None) -> dict[int, int]:
         """All positive native buckets, sparse (from a copy of `dense` if given)."""
         dense = self.dense if dense is None else dense
-        # The nonzero dense counts by key, in C calls: a scrape does this for 500 series.
-        keys = range(self.first_key, self.first_key + len(dense))
-        merged = dict(zip(compress(keys, dense), compress(dense, dense), strict=True))
-        add_into(merged, stable_items(self.native.positive))
-        return merged
+        return merged_positive(self.first_key, dense, dict(stable_items(self.native.positive)))
 
     def add_native(self, schema: int, positive, negative, zeros: int) -> None:
         """Add native buckets kept at `schema` (a worker's, on the wire)."""
@@ -173,11 +174,11 @@ def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], Nati
     for _attempt in range(5):
         # Each copy is one C call, which another thread cannot interleave with.
         counts = list(series.counts)
+        snapshot = NativeSnapshot(
+            native.schema, dict(native.positive), dict(native.negative), native.zeros
+        )
         if isinstance(series, RequestSeries):
-            positive = series.positive(list(series.dense))
-        else:
-            positive = dict(native.positive)
-        snapshot = NativeSnapshot(native.schema, positive, dict(native.negative), native.zeros)
+            snapshot = snapshot._replace(dense=list(series.dense), first_key=series.first_key)
         if sum(counts) == snapshot.count:
             break
     return counts, snapshot
