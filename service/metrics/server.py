@@ -8,20 +8,17 @@ protobuf encoder's messages are only ever touched by one scrape at a time.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterable
 
 from gevent.pywsgi import WSGIServer
 from gevent.threadpool import ThreadPool
 
+from service.metrics.exposition.compression import gzip_chunks
 from service.metrics.exposition.negotiation import Format, accepts_gzip, choose_format
 from service.metrics.exposition.protobuf import ProtobufEncoder
-from service.metrics.exposition.text import render
+from service.metrics.exposition.text import render_chunks
 
 Route = Callable[[dict], tuple[str, list[tuple[str, str]], bytes]]
-# Level 1: a full-budget text scrape compresses ~20x in a few ms per MB; higher levels cost
-# several times the CPU for a few percent fewer bytes.
-GZIP_LEVEL = 1
 
 
 class PortInUse(RuntimeError):
@@ -64,14 +61,14 @@ class MetricsServer:
         chosen = choose_format(accept)
         families = self.collector.collect()
         if chosen is Format.PROTOBUF:
-            body = self._protobuf.encode(families)
+            chunks = self._protobuf.encode_chunks(families)
         else:
-            body = render(families, openmetrics=chosen is Format.OPENMETRICS)
+            chunks = render_chunks(families, openmetrics=chosen is Format.OPENMETRICS)
         headers = [("Content-Type", chosen.content_type), ("Vary", "Accept, Accept-Encoding")]
         if accepts_gzip(accept_encoding):
-            body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
             headers.append(("Content-Encoding", "gzip"))
-        return body, headers
+            return gzip_chunks(chunks), headers
+        return b"".join(chunks), headers
 
     def _metrics(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
         request = (environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_ENCODING", ""))

@@ -189,3 +189,24 @@ def test_the_exposition_is_built_off_the_event_loop_thread():
     finally:
         server.stop()
     assert status == "200 OK" and built_on and built_on[0] != get_ident()
+
+
+def test_gzip_while_rendering_is_one_gzip_member_of_every_chunk():
+    import gzip
+
+    from service.metrics.exposition.compression import gzip_chunks
+
+    chunks = [bytes(random.Random(n).randbytes(50_000)) + b"x" * 100_000 for n in range(20)]
+    assert gzip.decompress(gzip_chunks(iter(chunks))) == b"".join(chunks)
+    assert gzip.decompress(gzip_chunks(iter([]))) == b""
+
+
+def test_a_failing_render_fails_the_scrape_and_stops_the_compressing_thread():
+    from service.metrics.exposition.compression import gzip_chunks
+
+    def failing():
+        yield b"first"
+        raise RuntimeError("render failed")
+
+    with pytest.raises(RuntimeError, match="render failed"):
+        gzip_chunks(failing())

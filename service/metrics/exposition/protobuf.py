@@ -11,7 +11,7 @@ metrics server renders on a single thread).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -116,7 +116,10 @@ class ProtobufEncoder:
         self._families: dict[str, _CachedFamily] = {}
 
     def encode(self, families: Iterable[Family]) -> bytes:
-        out: list[bytes] = []
+        return b"".join(self.encode_chunks(families))
+
+    def encode_chunks(self, families: Iterable[Family]) -> Iterator[bytes]:
+        """Each family's delimited message, as it is written."""
         seen: dict[str, _CachedFamily] = {}
         for family in families:
             if not family.samples:  # a family without metrics is not sent in this format
@@ -125,6 +128,5 @@ class ProtobufEncoder:
             if cached is None or cached.kind != family.kind:
                 cached = _CachedFamily(family)
             seen[family.name] = cached
-            out.append(cached.update(family))
+            yield cached.update(family)
         self._families = seen
-        return b"".join(out)

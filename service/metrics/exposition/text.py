@@ -12,13 +12,16 @@ Everything else (tabs, carriage returns, any Unicode) is written as it is, in UT
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 
 from service.metrics.exposition.family import Family
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+# A chunk is cut once this many parts are written: ~100 histogram series (4 parts each), about
+# 2 MB of text.
+CHUNK_PARTS = 400
 
 
 def escape(value: str) -> str:
@@ -46,7 +49,9 @@ def _number(value: float) -> str:
     return repr(value)
 
 
-def _render_family(family: Family, openmetrics: bool, out: list[str]) -> None:
+def _render_family(family: Family, openmetrics: bool, out: list[str]) -> Iterator[None]:
+    """Append the family's text to `out`, pausing after each histogram series (where the
+    caller may cut a chunk)."""
     if openmetrics:
         meta_name, kind = family.name, family.kind
     else:
@@ -65,6 +70,7 @@ def _render_family(family: Family, openmetrics: bool, out: list[str]) -> None:
                 if labels
                 else f"{sample} {_number(value)}\n"
             )
+        yield
         return
     bucket = f"{family.name}_bucket"
     # Each bucket line is head + `le` part + count; the lines of a series are joined by
@@ -81,12 +87,21 @@ def _render_family(family: Family, openmetrics: bool, out: list[str]) -> None:
             f"{family.name}_count{braces} {cumulative[-1]}\n"
             f"{family.name}_sum{braces} {_number(total)}\n"
         )
+        yield
+
+
+def render_chunks(families: Iterable[Family], openmetrics: bool = False) -> Iterator[bytes]:
+    """The exposition in pieces (for compressing one while rendering the next)."""
+    out: list[str] = []
+    for family in families:
+        for _pause in _render_family(family, openmetrics, out):
+            if len(out) >= CHUNK_PARTS:
+                yield "".join(out).encode()
+                out.clear()
+    if openmetrics:
+        out.append("# EOF\n")
+    yield "".join(out).encode()
 
 
 def render(families: Iterable[Family], openmetrics: bool = False) -> bytes:
-    out: list[str] = []
-    for family in families:
-        _render_family(family, openmetrics, out)
-    if openmetrics:
-        out.append("# EOF\n")
-    return "".join(out).encode()
+    return b"".join(render_chunks(families, openmetrics))
