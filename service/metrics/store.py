@@ -20,7 +20,6 @@ from service.metrics.native import (
     NativeBuckets,
     NativeSnapshot,
     index,
-    merged_positive,
     schema_for,
 )
 
@@ -74,10 +73,17 @@ class RequestSeries:
     def requests(self) -> int:
         return sum(list(self.codes.values()))
 
-    def positive(self, dense: list[int] | None = None) -> dict[int, int]:
-        """All positive native buckets, sparse (from a copy of `dense` if given)."""
-        dense = self.dense if dense is None else dense
-        return merged_positive(self.first_key, dense, dict(stable_items(self.native.positive)))
+    def native_snapshot(self) -> NativeSnapshot:
+        """The native buckets, dense and sparse, copied (each copy one C call)."""
+        native = self.native
+        return NativeSnapshot(
+            native.schema, dict(native.positive), dict(native.negative), native.zeros,
+            list(self.dense), self.first_key,
+        )  # fmt: skip
+
+    def positive(self) -> dict[int, int]:
+        """All positive native buckets, sparse."""
+        return self.native_snapshot().positive
 
     def add_native(self, schema: int, positive, negative, zeros: int) -> None:
         """Add native buckets kept at `schema` (a worker's, on the wire)."""
@@ -124,6 +130,12 @@ class ValueSeries:
     def wire(self) -> list:
         return [self.counts, self.sum, self.native.wire()]
 
+    def native_snapshot(self) -> NativeSnapshot:
+        native = self.native
+        return NativeSnapshot(
+            native.schema, dict(native.positive), dict(native.negative), native.zeros
+        )
+
     def add(self, counts: list[int], total: float, native: list) -> None:
         """Add another series' `wire()` content."""
         mine = self.counts
@@ -157,9 +169,8 @@ def classic_from_native(bounds_ms: list[float], schema: int) -> tuple[int, list[
     bucket (index into `bounds_ms`) that a time in that native bucket can fall in. The table
     spans the native buckets from below the lowest classic bound to past the highest."""
     scale = 2.0**schema
-    finite = [bound for bound in bounds_ms if bound != float("inf")]
-    first = index(finite[0] / 1000.0 / 2, scale)
-    last = index(finite[-1] / 1000.0 * 2, scale)
+    first = index(bounds_ms[0] / 1000.0 / 2, scale)
+    last = index(bounds_ms[-1] / 1000.0 * 2, scale)
     # A native bucket's lower edge, a hair low so that float error never skips a bucket.
     return first, [
         bisect_left(bounds_ms, 1000.0 * 2.0 ** ((key - 1) / scale) * (1 - 1e-9))
@@ -170,15 +181,10 @@ def classic_from_native(bounds_ms: list[float], schema: int) -> tuple[int, list[
 def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], NativeSnapshot]:
     """A series' classic counts and native buckets, copied so that they agree: the loop may
     record between the copy of one and of the other, so copy again until their totals match."""
-    native = series.native
     for _attempt in range(5):
         # Each copy is one C call, which another thread cannot interleave with.
         counts = list(series.counts)
-        snapshot = NativeSnapshot(
-            native.schema, dict(native.positive), dict(native.negative), native.zeros
-        )
-        if isinstance(series, RequestSeries):
-            snapshot = snapshot._replace(dense=list(series.dense), first_key=series.first_key)
+        snapshot = series.native_snapshot()
         if sum(counts) == snapshot.count:
             break
     return counts, snapshot
@@ -189,17 +195,19 @@ class MetricStore:
         self.limits = limits or StoreLimits()
         self.layout = latency_layout(self.limits.quantile_error)
         self.schema = schema_for(self.limits.quantile_error)
-        # Request series are recorded at this schema: only a master, which records none,
-        # may lower a series' schema to merge a coarser worker's buckets.
-        self._scale = 2.0**self.schema
-        # Locust times in milliseconds: bucket and sum in them, convert at scrape time. The
-        # +Inf sentinel ends the scan from a native bucket's first classic bucket (below).
-        self._bounds_ms = [bound * 1000.0 for bound in self.layout.bounds] + [float("inf")]
-        self._buckets = len(self.layout.bounds) + 1
-        self._first_key, first_classic = classic_from_native(self._bounds_ms, self.schema)
+        # Locust times in milliseconds: bucket and sum in them, convert at scrape time.
+        bounds_ms = [bound * 1000.0 for bound in self.layout.bounds]
+        self._buckets = len(bounds_ms) + 1
+        self._first_key, first_classic = classic_from_native(bounds_ms, self.schema)
         self._keys = len(first_classic)
-        # What the hot path reads, in one attribute: fewer lookups per request.
-        self._lookup = (self._scale, self._first_key, self._keys, first_classic, self._bounds_ms)
+        # What the hot path reads, in one attribute: fewer lookups per request. Request
+        # series are recorded at the store's schema (only a master, which records none, may
+        # lower a series' schema to merge a coarser worker's buckets); the +Inf sentinel ends
+        # the scan from a native bucket's first classic bucket.
+        self._lookup = (
+            2.0**self.schema, self._first_key, self._keys, first_classic,
+            [*bounds_ms, float("inf")],
+        )  # fmt: skip
         self._start_over()
 
     def _start_over(self) -> None:
