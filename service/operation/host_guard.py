@@ -43,9 +43,7 @@ class HostGuard:
         if host and not self.allowlist.allows(host):
             self.refused += 1
             if self.refused == 1:
-                logger.error(
-                    "host_not_allowed", host=host, allowed=",".join(self.allowlist.patterns)
-                )
+                logger.error("host_not_allowed", host=host, allowed=self.allowlist.describe())
             raise HostNotAllowed(
                 f"{host} is not in the allowed hosts; nothing was sent (see --allowed-hosts)"
             )

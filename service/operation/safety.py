@@ -3,6 +3,8 @@ on every later change of load."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -22,28 +24,70 @@ class SafetyError(ValueError):
     """Load that the rails refuse."""
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 @dataclass(frozen=True)
 class Allowlist:
+    """Hostname patterns (fnmatch) and IP networks (CIDR). A network admits an IP literal in
+    it, or a hostname whose every address is in one: the same value as a Kubernetes egress
+    policy's ipBlock, so the rail and the network policy agree."""
+
     patterns: tuple[str, ...]
+    networks: tuple[Network, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> Allowlist:
-        patterns = tuple(p.strip().lower() for p in text.split(",") if p.strip())
-        if not patterns:
+        entries = [p.strip().lower() for p in text.split(",") if p.strip()]
+        if not entries:
             raise ValueError("--allowed-hosts is empty: no target could ever be used")
-        return cls(patterns)
+        patterns, networks = [], []
+        for entry in entries:
+            if "/" not in entry:
+                patterns.append(entry)
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry))
+            except ValueError as error:
+                raise ValueError(
+                    f"--allowed-hosts entry {entry!r} is not an IP network: {error}"
+                ) from None
+        return cls(tuple(patterns), tuple(networks))
 
     def allows(self, hostname: str) -> bool:
         hostname = hostname.lower().strip("[]")
-        return any(fnmatchcase(hostname, pattern) for pattern in self.patterns)
+        if any(fnmatchcase(hostname, pattern) for pattern in self.patterns):
+            return True
+        if not self.networks:
+            return False
+        # Once per new connection pool, not per request; cooperative under gevent.
+        addresses = _addresses(hostname)
+        return bool(addresses) and all(
+            any(address in network for network in self.networks) for address in addresses
+        )
+
+    def describe(self) -> str:
+        return ", ".join([*self.patterns, *map(str, self.networks)])
 
     def check(self, url: str) -> None:
         hostname, _port = parse_host(url)
         if not self.allows(hostname):
             raise SafetyError(
-                f"target {url} is not in the allowed hosts ({', '.join(self.patterns)}); "
+                f"target {url} is not in the allowed hosts ({self.describe()}); "
                 "add it with --allowed-hosts or SECURENET_ALLOWED_HOSTS"
             )
+
+
+def _addresses(hostname: str) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return {ipaddress.ip_address(hostname)}
+    except ValueError:
+        pass
+    try:
+        answers = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return set()  # unresolvable: refused, nothing is sent
+    return {ipaddress.ip_address(answer[4][0].split("%")[0]) for answer in answers}
 
 
 def check_targets(allowlist: Allowlist, hosts: Iterable[str | None]) -> None:

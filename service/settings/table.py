@@ -58,7 +58,8 @@ SERVICE_FLAGS = (
     Flag("--shape-duration", "SECURENET_SHAPE_DURATION", seconds(zero_ok=True), 0.0,
          "end the shape after this many seconds (default: never)"),
     Flag("--allowed-hosts", "SECURENET_ALLOWED_HOSTS", text, DEFAULT_ALLOWED_HOSTS,
-         "comma-separated hostname patterns load may target (fnmatch: *.staging.example)"),
+         "comma-separated hostname patterns (fnmatch: *.staging.example) and IP networks "
+         "(CIDR: 10.20.0.0/16, every address of the host inside) load may target"),
     Flag("--max-users", "SECURENET_MAX_USERS", count(1), 1000,
          "refuse to start, and cap any later change, above this many users"),
     Flag("--max-spawn-rate", "SECURENET_MAX_SPAWN_RATE", Number(float, 0, 100_000, above=True),

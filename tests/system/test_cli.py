@@ -67,6 +67,8 @@ def port_is_free(port: int) -> bool:
         (["--host", "https://api.example.com"], "not in the allowed hosts"),
         (["--host", "http://192.168.1.10:8000"], "not in the allowed hosts"),
         (["--allowed-hosts", " , "], "--allowed-hosts is empty"),
+        (["--allowed-hosts", "10.0.0.0/33"], "'10.0.0.0/33' is not an IP network"),
+        (["--host", "http://localhost:9", "--allowed-hosts", "10.0.0.0/8"], "not in the allowed"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -178,6 +180,14 @@ def test_make_run_uses_the_cli(tmp_path):
 def test_an_allowed_host_pattern_lets_the_target_through_to_the_reachability_check():
     # Nothing listens there: the check after the allowlist refuses it, so no load starts.
     done = cli("run", "--host", "http://127.0.0.5:9", "--allowed-hosts", "127.0.0.*")
+    assert done.returncode == 2
+    assert "is unreachable" in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("network", ["127.0.0.0/29,::1/128", "::1/128,127.0.0.1/32"])
+def test_an_allowed_network_admits_a_hostname_whose_addresses_are_all_inside(network):
+    # localhost resolves into the network: through to the reachability check, which refuses.
+    done = cli("run", "--host", "http://localhost:9", "--allowed-hosts", network)
     assert done.returncode == 2
     assert "is unreachable" in done.stderr and done.stderr.count("\n") == 1
 

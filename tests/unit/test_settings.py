@@ -4,11 +4,13 @@ infinity, negative, zero, huge, empty, wrong type) are one line naming the flag,
 from __future__ import annotations
 
 import math
+import socket
 
 import pytest
 from locust.argument_parser import get_parser
 
 import service.plugin  # noqa: F401 - installs the settings on Locust's parser
+from service.operation.safety import Allowlist
 from service.settings import table
 from service.settings.preflight import LOCUST_TYPES
 from service.settings.types import Choice, Number, text, writable_file
@@ -112,3 +114,32 @@ def test_the_default_metrics_port_is_its_own():
     port = parser().parse_args([]).metrics_port
     assert port == table.DEFAULT_METRICS_PORT
     assert port != 9646 and not 9090 <= port < 10100
+
+
+def test_allowlist_networks_admit_addresses_inside_and_refuse_the_rest(monkeypatch):
+    answers = {"inside.example": ["203.0.113.9"], "straddles.example": ["203.0.113.9", "10.0.0.1"]}
+
+    def lookup(name, *_args, **_kwargs):
+        if name not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 0)) for ip in answers[name]]
+
+    monkeypatch.setattr("socket.getaddrinfo", lookup)
+    allowlist = Allowlist.parse("api.staging.example, 203.0.113.0/24, 2001:db8::/32")
+    assert allowlist.allows("203.0.113.7")
+    assert allowlist.allows("[2001:db8::1]")
+    assert allowlist.allows("API.staging.example")  # a pattern needs no resolution
+    assert not allowlist.allows("203.0.114.1")
+    assert not allowlist.allows("10.1.2.3")
+    assert allowlist.allows("inside.example")
+    assert not allowlist.allows("straddles.example")  # every address must be inside
+    assert not allowlist.allows("unresolvable.example")  # nothing to check: refused
+    assert allowlist.describe() == "api.staging.example, 203.0.113.0/24, 2001:db8::/32"
+
+
+def test_allowlist_without_networks_never_resolves_a_name(monkeypatch):
+    def no_lookup(*_args, **_kwargs):
+        raise AssertionError("resolved a name")
+
+    monkeypatch.setattr("socket.getaddrinfo", no_lookup)
+    assert not Allowlist.parse("127.0.0.1").allows("example.invalid")
