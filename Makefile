@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # direct dependency at its declared minimum) and on the newest (every one at its latest).
 MATRIX_TESTS ?= tests/system/test_exporter_modes.py tests/unit/test_request_tap.py
 
-.PHONY: run test test-unit install system-deps lint format bench dashboards clean lock test-locust-matrix proto
+.PHONY: run test test-unit install system-deps lint format bench dashboards kubernetes clean lock test-locust-matrix proto
 
 # Exact, hash-checked versions from the lock; the project itself on top, without resolving.
 $(INSTALLED): requirements-dev.lock pyproject.toml
@@ -48,9 +48,17 @@ format: install
 bench: install
 	$(BIN)/python -m bench $(ARGS)
 
-# Regenerate grafana/dashboards/*.json from grafana/generate.py (a test checks they agree).
+# Regenerate grafana/dashboards/*.json from grafana/generate.py, and their Kubernetes
+# ConfigMaps (tests check both agree).
 dashboards: install
 	$(BIN)/python grafana/generate.py
+	$(BIN)/python deploy/kubernetes/generate.py
+
+# Regenerate deploy/kubernetes/base/generated/ (locustfiles ConfigMap, PrometheusRules,
+# dashboard ConfigMaps) from their sources; a test checks they agree. Run after editing
+# locustfiles/, prometheus/rules/ or grafana/dashboards/.
+kubernetes: install
+	$(BIN)/python deploy/kubernetes/generate.py
 
 # Regenerate the protobuf message types from Prometheus' metrics.proto. The protoc of this
 # grpcio-tools writes code for protobuf >= 7.35.1, the floor pyproject.toml declares.
