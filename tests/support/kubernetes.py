@@ -170,6 +170,16 @@ class LocalPod:
                     (target / key).write_text(content)
         return folder
 
+    def port(self, name_or_number: str | int) -> int:
+        for port in self.container.get("ports", []):
+            if name_or_number in (port["name"], port["containerPort"]):
+                return port["containerPort"]
+        raise KeyError(f"{self.container['name']} has no port {name_or_number}")
+
+    def probe_url(self, probe: str) -> str:
+        get = self.container[probe]["httpGet"]
+        return f"http://127.0.0.1:{self.port(get['port'])}{get['path']}"
+
     def start(self, extra_args: list[str] = (), extra_env: dict[str, str] | None = None):
         env = self.env()
         folder = self.image_folder()
@@ -177,7 +187,14 @@ class LocalPod:
         return subprocess.Popen(
             self.command(env) + list(extra_args),
             cwd=folder,
-            env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **env, **(extra_env or {})},
+            # Only what the manifest gives a container, and a master bound to loopback.
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONUNBUFFERED": "1",
+                "LOCUST_MASTER_BIND_HOST": "127.0.0.1",
+                **env,
+                **(extra_env or {}),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
