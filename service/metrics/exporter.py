@@ -20,6 +20,7 @@ from service.metrics.request_tap import RequestTap
 from service.metrics.server import MetricsServer
 from service.metrics.store import MetricStore
 from service.monitor.health import ProcessMonitor, WorkersHealth
+from service.monitor.worker_expectation import WorkerExpectation
 from service.operation.runner_mode import RunnerMode
 from service.settings.exporter_options import ExporterOptions
 
@@ -52,6 +53,11 @@ class Exporter:
             self.monitor.health,
             self.workers_health,
         )
+        self.expectation: WorkerExpectation | None = None
+        if self.is_master:
+            expect_workers = getattr(environment.parsed_options, "expect_workers", 0) or 0
+            self.expectation = WorkerExpectation(runner, expect_workers)
+            self.collector.sources.append(self.expectation.families)
         self.server: MetricsServer | None = None
         self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
 
@@ -65,6 +71,7 @@ class Exporter:
         else:
             if self.is_master:
                 events.worker_report.add_listener(self._merge)
+                self.expectation.start()
             self.server = MetricsServer(self.options.host, self.options.port, self.collector)
             self.server.start()
         events.quit.add_listener(self._on_quit)
@@ -108,6 +115,8 @@ class Exporter:
         if self.server is not None and self.options.linger_s > 0:
             self._await_final_scrape()
         self.monitor.stop()
+        if self.expectation is not None:
+            self.expectation.stop()
         if self.server is not None:
             self.server.stop()
 

@@ -108,40 +108,47 @@ def run_locust(tmp_path: Path):
     return run
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """start(master_args, workers, worker_ids) -> (master, workers): the seed's locustfile as a
-    master and its workers on loopback; all stopped afterwards."""
-    started = []
+class Cluster:
+    """cluster(master_args, workers, worker_ids) -> (master, workers): the seed's locustfile
+    as a master and its workers on loopback; add_worker() joins one more. All are stopped
+    after the test."""
 
-    def start(master_args: list[str], workers: int, worker_ids=()) -> tuple:
-        master_port = free_port()
-        locustfile = LOCUSTFILES / "locustfile.py"
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.master_port = free_port()
+        self.started: list[subprocess.Popen] = []
+
+    def __call__(self, master_args: list[str], workers: int, worker_ids=()) -> tuple:
         master = start_locust(
-            locustfile,
+            LOCUSTFILES / "locustfile.py",
             *master_args,
             "--master",
             "--expect-workers",
             str(workers),
             "--master-bind-port",
-            str(master_port),
-            cwd=tmp_path,
+            str(self.master_port),
+            cwd=self.cwd,
         )
+        self.started.append(master)
         ids = list(worker_ids) or [None] * workers
-        nodes = [
-            start_locust(
-                locustfile,
-                "--worker",
-                "--master-port",
-                str(master_port),
-                *(["--worker-id", worker_id] if worker_id else []),
-                cwd=tmp_path,
-            )
-            for worker_id in ids
-        ]
-        started.extend([master, *nodes])
-        return master, nodes
+        return master, [self.add_worker(worker_id) for worker_id in ids]
 
-    yield start
-    for process in started:
+    def add_worker(self, worker_id: str | None = None) -> subprocess.Popen:
+        worker = start_locust(
+            LOCUSTFILES / "locustfile.py",
+            "--worker",
+            "--master-port",
+            str(self.master_port),
+            *(["--worker-id", worker_id] if worker_id else []),
+            cwd=self.cwd,
+        )
+        self.started.append(worker)
+        return worker
+
+
+@pytest.fixture
+def cluster(tmp_path) -> Iterator[Cluster]:
+    started = Cluster(tmp_path)
+    yield started
+    for process in started.started:
         stop_process(process)

@@ -175,3 +175,34 @@ def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox
     stop_process(master)
     events = [json.loads(line)["event"] for line in master.stderr if line.startswith("{")]
     assert events.count("worker_joined") == 2 and events.count("worker_lost") == 1
+
+
+def test_expected_workers_follow_scaling_but_not_a_lost_worker(sandbox, cluster):
+    """kubectl scale (or compose --scale) and LoadgenWorkersMissing agree: joins and goodbyes
+    move the expectation, a worker killed without one does not until its replacement runs."""
+    port = free_port()
+    _master, workers = cluster(
+        ["--host", sandbox.url, *f"--headless -u 6 -r 6 -t 60s --metrics-port {port}".split()], 2
+    )
+    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+
+    def expected_and_missing() -> tuple[float, float]:
+        text = scrape(port).text
+        by_state = sample_values(text, "loadgen_workers")
+        running = sum(v for labels, v in by_state.items() if labels != MISSING)
+        expected = sum(sample_values(text, "loadgen_workers_expected").values())
+        return expected, max(expected - running, 0)  # job:loadgen_workers_missing:sum
+
+    def settles(want: tuple[float, float], what: str) -> None:
+        wait_until(lambda: expected_and_missing() == want, 20, what)
+
+    settles((2, 0), "two workers expected and running")
+    workers.append(cluster.add_worker())  # scaled up to 3
+    settles((3, 0), "the expectation to rise with the new worker")
+    stop_process(workers.pop())  # scaled down: SIGTERM, the worker says goodbye
+    settles((2, 0), "the expectation to follow the goodbye")
+    workers.pop(0).send_signal(signal.SIGKILL)  # lost: no goodbye
+    settles((2, 1), "the lost worker to be missed")
+    workers.append(cluster.add_worker())  # its replacement
+    settles((2, 0), "the replacement to make up for the lost worker")
+    assert sample_values(scrape(port).text, "loadgen_workers")[MISSING] == 1  # stale entry

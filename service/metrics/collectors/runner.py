@@ -67,10 +67,4 @@ def runner_families(environment: Any, mode: RunnerMode) -> Iterator[Family]:
         by_state = [node.state for _, node in stable_items(runner.clients)]
         for name in WORKER_STATES:
             workers.add((name,), by_state.count(name))
-        expected = Family(
-            "loadgen_workers_expected",
-            "gauge",
-            "Workers the master was started to expect (--expect-workers).",
-        )
-        expected.add((), getattr(environment.parsed_options, "expect_workers", 0) or 0)
-        yield from (workers, expected)
+        yield workers  # loadgen_workers_expected: service.monitor.worker_expectation
