@@ -10,6 +10,7 @@ BENCHMARKS = {
     "scrape": "bench.scrape_stall",
     "quantiles": "bench.quantile_error",
     "sandbox": "bench.sandbox_throughput",
+    "worker": "bench.worker_capacity",
     "soak": "bench.week_soak",
     "flood": "bench.flood",
     "regression": "bench.regression.run",

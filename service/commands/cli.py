@@ -103,7 +103,7 @@ def plan_run(argv: list[str]) -> RunPlan:
         check_user_classes(locustfile, classes)
         if args.host is not None:
             parse_host(args.host)
-        if not any(o in ("-t", "--run-time") or o.startswith("--run-time=") for o in options):
+        if not any(o.startswith(("-t", "--run-time")) for o in options):
             options += ["--run-time", "0"]  # continuous, whatever locust.conf says
         plan = RunPlan(
             Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,

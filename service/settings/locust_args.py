@@ -45,6 +45,10 @@ def split_passthrough(tokens: list[str]) -> tuple[list[str], list[str]]:
             positionals.append(token)
             continue
         flag = token.split("=", 1)[0]
+        if len(token) > 2 and not token.startswith("--") and arity.get(token[:2]):
+            flag = token[:2]  # a short option with its value attached: -u100, -t30s
+            options.append(token)
+            continue
         if flag not in arity:
             raise LocustArgsError(f"unknown option {flag} (not a flag of this tool or of Locust)")
         options.append(token)

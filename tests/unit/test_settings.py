@@ -143,3 +143,12 @@ def test_allowlist_without_networks_never_resolves_a_name(monkeypatch):
 
     monkeypatch.setattr("socket.getaddrinfo", no_lookup)
     assert not Allowlist.parse("127.0.0.1").allows("example.invalid")
+
+
+def test_short_options_take_their_value_attached_as_locust_does():
+    from service.settings.locust_args import split_passthrough
+
+    assert split_passthrough(["-u100", "-t30s", "-r", "5", "AdminUser"]) == (
+        ["-u100", "-t30s", "-r", "5"],
+        ["AdminUser"],
+    )
