@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from sandbox.capacity import CapacityLimit, ServiceTime
 from sandbox.config import SandboxConfig
 from sandbox.middleware import BodyLimit, BuildVersion, FaultInjection
 from sandbox.routes import admin, auth, automation, control, scans, threats, workspace
-from sandbox.server_metrics import ServerMetrics
+from sandbox.server_metrics import METRICS_PATH, ServerMetrics
 from sandbox.state import SandboxState
 
 
@@ -25,6 +26,10 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.include_router(control.guarded)
     app.add_middleware(FaultInjection, board=state.faults, exempt_prefix=control.CONTROL_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
+    app.add_middleware(ServiceTime)  # inside the server's timing ...
     app.add_middleware(ServerMetrics, board=state.faults)
     app.add_middleware(BuildVersion, state=state)
+    # ... the capacity queue outside it, outermost: (last added is outermost)
+    exempt = (control.CONTROL_PREFIX, METRICS_PATH)
+    app.add_middleware(CapacityLimit, board=state.capacity, exempt=exempt)
     return app

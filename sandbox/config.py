@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -31,6 +32,11 @@ class SandboxConfig:
     scan_queued_s: float = 1.0
     scan_running_s: float = 4.0
     max_body_bytes: int = 1024 * 1024
+    # Capacity by construction (sandbox.capacity): at most this many requests in service at
+    # once (0: unlimited), each taking capacity_service_ms, at most capacity_queue waiting.
+    capacity_concurrency: int = 0
+    capacity_service_ms: float = 0.0
+    capacity_queue: int = 1000
     # The build identity it reports (X-Build-Version on every response, GET /api/version);
     # changed at runtime through the control plane to stage a deploy.
     version: str = "1.0.0"
@@ -54,6 +60,15 @@ class SandboxConfig:
         return cls(**values).validated()
 
     def validated(self) -> SandboxConfig:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"SANDBOX_{item.name.upper()} must be finite, got {value}")
+        for name in ("capacity_concurrency", "capacity_service_ms", "capacity_queue"):
+            if getattr(self, name) < 0:
+                raise ConfigError(
+                    f"SANDBOX_{name.upper()} must not be negative, got {getattr(self, name)}"
+                )
         positive = ("tenants", "token_ttl_s", "scan_burst", "scan_rate_per_s", "max_body_bytes")
         for name in positive:
             if getattr(self, name) <= 0:

@@ -8,6 +8,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from sandbox.accounts import tenant_name
+from sandbox.capacity import CapacityBoard, CapacityRule
 from sandbox.config import SandboxConfig
 from sandbox.dataset import TenantData, audit_entries, tenant_data
 from sandbox.faults import FaultBoard
@@ -30,6 +31,15 @@ class SandboxState:
         self.version = config.version
         self.signer = TokenSigner(config.token_secret, config.token_ttl_s)
         self.faults = FaultBoard()
+        self.capacity = CapacityBoard()
+        if config.capacity_concurrency:
+            self.capacity.set(
+                CapacityRule(
+                    concurrency=config.capacity_concurrency,
+                    service_ms=config.capacity_service_ms,
+                    queue=config.capacity_queue,
+                )
+            )
         self.scan_limiter = ScanRateLimiter(config.scan_burst, config.scan_rate_per_s)
         self.scans = ScanRegistry(config.scan_queued_s, config.scan_running_s)
         self.tenant_names = frozenset(tenant_name(n) for n in range(1, config.tenants + 1))

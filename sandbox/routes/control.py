@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import BaseModel
 
+from sandbox.capacity import CapacityRule
 from sandbox.config import ConfigError, check_version
 from sandbox.faults import FaultRule
 from sandbox.routes.deps import State
@@ -53,6 +54,39 @@ async def clear_faults(
     elif not state.faults.remove(path_prefix):
         raise HTTPException(404, f"no fault rule for {path_prefix!r}")
     return {"rules": [r.model_dump() for r in state.faults.rules]}
+
+
+def _capacity(state: State) -> dict:
+    return {
+        "rules": [
+            {**rule.model_dump(), "requests_per_s": rule.requests_per_s}
+            for rule in state.capacity.rules
+        ]
+    }
+
+
+@guarded.get("/capacity")
+async def list_capacity(state: State) -> dict:
+    return _capacity(state)
+
+
+@guarded.put("/capacity")
+async def set_capacity(rule: CapacityRule, state: State) -> dict:
+    """Add or replace the capacity pool of `rule.path_prefix` (its queue starts empty)."""
+    state.capacity.set(rule)
+    return _capacity(state)
+
+
+@guarded.delete("/capacity")
+async def clear_capacity(
+    state: State, path_prefix: Annotated[str | None, Query(max_length=200)] = None
+) -> dict:
+    """Remove one prefix's pool, or every pool when no prefix is given."""
+    if path_prefix is None:
+        state.capacity.clear()
+    elif not state.capacity.remove(path_prefix):
+        raise HTTPException(404, f"no capacity rule for {path_prefix!r}")
+    return _capacity(state)
 
 
 class Version(BaseModel):
