@@ -11,6 +11,7 @@ BENCHMARKS = {
     "quantiles": "bench.quantile_error",
     "sandbox": "bench.sandbox_throughput",
     "worker": "bench.worker_capacity",
+    "capacity": "bench.capacity_search",
     "soak": "bench.week_soak",
     "flood": "bench.flood",
     "regression": "bench.regression.run",

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--web-port", type=port(), default=8089)
     run.error = one_line_usage_error
     commands.add_parser(
+        "capacity",
+        add_help=False,
+        help="find the load the target sustains within its SLO: exit 0 (met --require-rps), "
+        "1 (not met), 2 (bad input)",
+    )
+    commands.add_parser(
         "compare",
         add_help=False,
         help="regression verdict for a pipeline: exit 0 (none), 1 (regression), 2 (cannot tell)",
@@ -207,6 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         from service.regression import compare  # only this command needs it
 
         return compare.main(argv[1:])
+    if argv and argv[0] == "capacity":
+        from service.capacity import command  # only this command needs it
+
+        try:
+            return command.main(argv[1:], run)
+        except UsageError as error:
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            return 2
     if not argv or argv[0] != "run":
         build_parser().parse_args(argv)  # prints usage or help and exits
     try:

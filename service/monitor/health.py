@@ -62,6 +62,9 @@ class WorkersHealth:
     def get(self, client_id: str) -> ProcessHealth | None:
         return self._by_client.get(client_id)
 
+    def all(self) -> list[ProcessHealth]:
+        return list(self._by_client.values())
+
 
 class ProcessMonitor:
     """A greenlet measuring this process's loop lag, and host CPU/memory every few seconds."""

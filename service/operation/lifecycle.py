@@ -11,6 +11,7 @@ from typing import Any
 
 from locust.event import EventHook
 
+from service.capacity.shape import CapacityShape
 from service.logs.activity import ActivityLog
 from service.logs.pipeline import route_stdlib_logging
 from service.logs.redaction import scrub_url_credentials
@@ -72,7 +73,11 @@ def on_init(
     if web_ui is not None and getattr(parsed, "web_login", False):
         web_auth.install(web_ui, credentials.web_password)
     environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
-    if options.shape:
+    if options.capacity is not None:
+        shape = CapacityShape(options.capacity, exporter.store, exporter)
+        shape.runner = runner
+        environment.shape_class = shape
+    elif options.shape:
         shape = make_shape(options.shape, options.shape_settings)
         shape.runner = runner
         environment.shape_class = shape

@@ -48,20 +48,27 @@ class Thresholds:
     def from_rule_file(cls, path: Path = SLO_RULES) -> Thresholds:
         """The thresholds recorded as constants in the SLO rule file; ValueError if it cannot
         be read or lacks one."""
-        constants = {}
-        try:
-            for group in yaml.safe_load(path.read_text())["groups"]:
-                for rule in group["rules"]:
-                    expr = str(rule.get("expr", ""))
-                    match = re.fullmatch(r"\s*vector\(([-0-9.e]+)\)\s*", expr)
-                    if "record" in rule and match:
-                        constants[rule["record"]] = float(match.group(1))
-        except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-            raise ValueError(f"cannot read the thresholds from {path}: {error}") from None
+        constants = recorded_constants(path)
         missing = [series for series in THRESHOLD_SERIES.values() if series not in constants]
         if missing:
             raise ValueError(f"{path} does not record {', '.join(missing)}")
         return cls(**{field: constants[series] for field, series in THRESHOLD_SERIES.items()})
+
+
+def recorded_constants(path: Path = SLO_RULES) -> dict[str, float]:
+    """Every `record: NAME` whose expression is `vector(NUMBER)` in a rule file: the SLO and
+    alert thresholds, kept in one place for the rules, `compare` and `capacity` alike."""
+    constants = {}
+    try:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                expr = str(rule.get("expr", ""))
+                match = re.fullmatch(r"\s*vector\(([-0-9.e]+)\)\s*", expr)
+                if "record" in rule and match:
+                    constants[rule["record"]] = float(match.group(1))
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise ValueError(f"cannot read the thresholds from {path}: {error}") from None
+    return constants
 
 
 @dataclass(frozen=True)

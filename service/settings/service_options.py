@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from service.capacity.shape import CapacityPlan
+from service.capacity.verdict import Slo
 from service.operation.safety import Allowlist
 from service.operation.shapes import ShapeSettings
 from service.operation.target_build import BuildSource
@@ -26,6 +29,7 @@ class ServiceOptions:
     max_error_entries: int
     master_heartbeat_timeout_s: float
     target_build: BuildSource
+    capacity: CapacityPlan | None = None  # --shape capacity: the search's settings
 
     @classmethod
     def from_values(cls, v: Mapping[str, Any], parsed: Any | None) -> ServiceOptions:
@@ -48,7 +52,25 @@ class ServiceOptions:
             raise ValueError(
                 f"--shape-base-users {settings.base_users} is above --users {settings.users}"
             )
+        capacity = None
+        if v["shape"] == "capacity":
+            capacity = CapacityPlan(
+                start_users=v["capacity_start_users"],
+                max_users=v["max_users"],
+                step_s=v["capacity_step_seconds"],
+                precision=v["capacity_precision"],
+                max_duration_s=v["capacity_max_duration"],
+                max_spawn_rate=v["max_spawn_rate"],
+                json_file=Path(v["capacity_json"]) if v["capacity_json"] else None,
+                html_file=Path(v["capacity_html"]) if v["capacity_html"] else None,
+                slo=Slo.from_rules(
+                    p95_s=v["capacity_p95"],
+                    p99_s=v["capacity_p99"],
+                    error_ratio=v["capacity_error_ratio"],
+                ),
+            )
         return cls(
+            capacity=capacity,
             shape=v["shape"],
             shape_settings=settings,
             allowlist=Allowlist.parse(v["allowed_hosts"]),

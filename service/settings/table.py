@@ -43,8 +43,8 @@ EXPORTER_FLAGS = (
 )  # fmt: skip
 
 SERVICE_FLAGS = (
-    Flag("--shape", "SECURENET_SHAPE", Choice(*SHAPES), "",
-         f"load shape: {', '.join(SHAPES)} (default: none)"),
+    Flag("--shape", "SECURENET_SHAPE", Choice(*SHAPES, "capacity"), "",
+         f"load shape: {', '.join(SHAPES)}, or capacity (the search; default: none)"),
     Flag("--shape-base-users", "SECURENET_SHAPE_BASE_USERS", count(), 0,
          "users between spikes, at the diurnal trough, at the start of a ramp"),
     Flag("--shape-period", "SECURENET_SHAPE_PERIOD", seconds(zero_ok=True), 0.0,
@@ -87,12 +87,38 @@ SERVICE_FLAGS = (
          "a worker whose master has not answered for this long exits with status 1"),
 )  # fmt: skip
 
+# The capacity search (`securenet-loadgen capacity`, which sets them; --shape capacity).
+CAPACITY_FLAGS = (
+    Flag("--capacity-start-users", "SECURENET_CAPACITY_START_USERS", count(1), 10,
+         "users of the first step; each next step doubles them until one breaks the SLO"),
+    Flag("--capacity-step-seconds", "SECURENET_CAPACITY_STEP_SECONDS",
+         seconds(maximum=3600), 30.0,
+         "seconds per step (the first 40 % ramp and settle, the rest is measured)"),
+    Flag("--capacity-precision", "SECURENET_CAPACITY_PRECISION",
+         Number(float, 0.01, 1, what="a ratio"), 0.05,
+         "refine near the knee until held and broken users are this close (ratio)"),
+    Flag("--capacity-max-duration", "SECURENET_CAPACITY_MAX_DURATION",
+         seconds(zero_ok=True), 3600.0, "end the search after this many seconds (0: never)"),
+    Flag("--capacity-p95", "SECURENET_CAPACITY_P95", seconds(zero_ok=True, maximum=3600), 0.0,
+         "p95 threshold per endpoint (default 0: loadgen_slo.yml's)"),
+    Flag("--capacity-p99", "SECURENET_CAPACITY_P99", seconds(zero_ok=True, maximum=3600), 0.0,
+         "p99 threshold per endpoint (default 0: loadgen_slo.yml's)"),
+    Flag("--capacity-error-ratio", "SECURENET_CAPACITY_ERROR_RATIO",
+         Number(float, 0, 1, what="a ratio"), 0.0,
+         "error ratio budget (default 0: loadgen_slo.yml's)"),
+    Flag("--capacity-json", "SECURENET_CAPACITY_JSON", writable_file, "",
+         "write the answer, every step and the fits here as JSON"),
+    Flag("--capacity-html", "SECURENET_CAPACITY_HTML", writable_file, "",
+         "write a self-contained HTML report here"),
+)  # fmt: skip
+
 # Help sections of Locust's --help, in order; a section's flags stay out of its web UI form.
 SECTIONS = (
     ("SecureNet Prometheus exporter", EXPORTER_FLAGS),
     ("SecureNet load generator service", SERVICE_FLAGS),
+    ("SecureNet capacity search", CAPACITY_FLAGS),
 )
-FLAGS = EXPORTER_FLAGS + SERVICE_FLAGS
+FLAGS = EXPORTER_FLAGS + SERVICE_FLAGS + CAPACITY_FLAGS
 
 
 def add_arguments(parser: Any) -> None:

@@ -1,0 +1,103 @@
+"""How fast `securenet-loadgen capacity` finds a capacity known by construction: the sandbox
+serves `concurrency` requests at once, each for `service_ms` (capacity = concurrency / service
+time), and the search runs until it brackets the knee. Printed per case: the known and found
+capacity, the error, the steps and seconds the whole search took, and when the answer first
+came (and stayed) within ±10 %."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CASES = ((2, 10.0), (3, 20.0), (1, 8.0))  # (concurrency, service ms): 200, 150, 125 requests/s
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def within_10_percent_after(answer: dict, known: float, step_s: float) -> float | None:
+    """Seconds until the best held throughput so far entered ±10 % of the known capacity and
+    stayed there."""
+    best, first_good = 0.0, None
+    for index, step in enumerate(answer["steps"], start=1):
+        if step["held"] and not step["generator_limited"]:
+            best = max(best, step["rps"])
+        good = abs(best - known) <= 0.1 * known
+        if good and first_good is None:
+            first_good = index * step_s
+        elif not good:
+            first_good = None
+    return first_good
+
+
+def run_case(concurrency: int, service_ms: float, step_s: float) -> dict:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SANDBOX_CAPACITY_CONCURRENCY": str(concurrency),
+        "SANDBOX_CAPACITY_SERVICE_MS": str(service_ms),
+    }
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        with tempfile.TemporaryDirectory() as tmp:
+            answer_file = Path(tmp) / "answer.json"
+            started = time.monotonic()
+            subprocess.run(
+                [sys.executable, "-m", "service", "capacity", f"--host=http://127.0.0.1:{port}",
+                 f"--scenario={HERE / 'capacity_users.py'}", f"--step-seconds={step_s}",
+                 "--start-users=10", f"--json={answer_file}"],
+                cwd=tmp, capture_output=True, check=False,
+            )  # fmt: skip
+            elapsed = time.monotonic() - started
+            answer = json.loads(answer_file.read_text())
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    known = concurrency / (service_ms / 1000)
+    return {
+        "known": known,
+        "found": answer["capacity_rps"],
+        "steps": len(answer["steps"]),
+        "seconds": elapsed,
+        "within_10": within_10_percent_after(answer, known, step_s),
+        "limit": answer["limit"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench capacity", description=__doc__)
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    for concurrency, service_ms in CASES:
+        case = run_case(concurrency, service_ms, args.step_seconds)
+        error = (case["found"] - case["known"]) / case["known"]
+        within = f"{case['within_10']:.0f} s" if case["within_10"] else "never"
+        print(
+            f"capacity search, {concurrency} x {service_ms:g} ms (known {case['known']:.0f} "
+            f"requests/s): found {case['found']:.0f} ({error:+.1%}, limit {case['limit']}) in "
+            f"{case['steps']} steps, {case['seconds']:.0f} s; within ±10 % after {within}"
+        )
+
+
+if __name__ == "__main__":
+    main()

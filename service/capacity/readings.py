@@ -1,0 +1,112 @@
+"""What one step of load measured: per endpoint and in all, requests/s, error ratio and
+latency percentiles, from the difference of two snapshots of the (exact, merged) metric store,
+and the generator's CPU and event-loop lag over the same interval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+from service.metrics.store import MetricStore
+from service.regression.stats import histogram_quantile
+
+QUANTILES = (0.5, 0.95, 0.99)
+Endpoint = tuple[str, str]  # (method, name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at_s: float
+    counts: dict[Endpoint, tuple[int, ...]]
+    failures: dict[Endpoint, int]
+    cpu_seconds: dict[str, float]  # generator process label -> CPU seconds so far
+    lag: tuple[int, ...]  # the loop-lag histogram, all processes added up
+
+
+def take(store: MetricStore, generator: Any, at_s: float) -> Snapshot:
+    """`generator`: the exporter (its local monitor and, on a master, its workers' health)."""
+    counts, failures = {}, {}
+    for series in store.each_series():
+        key = (series.method, series.name)
+        counts[key] = tuple(series.counts)
+        failures[key] = series.failures
+    healths = [generator.monitor.health, *generator.workers_health.all()]
+    lag = [0] * len(healths[0].lag.counts)
+    for health in healths:
+        lag = [a + b for a, b in zip(lag, health.lag.counts, strict=True)]
+    return Snapshot(
+        at_s,
+        counts,
+        failures,
+        {h.label: h.cpu_seconds for h in healths},
+        tuple(lag),
+    )
+
+
+@dataclass(frozen=True)
+class EndpointReading:
+    requests: int
+    failures: int
+    rate: float
+    error_ratio: float
+    p50_s: float | None
+    p95_s: float | None
+    p99_s: float | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    users: int
+    seconds: float
+    total: EndpointReading
+    endpoints: dict[Endpoint, EndpointReading] = field(default_factory=dict)
+    generator_cpu: dict[str, float] = field(default_factory=dict)  # cores used, per process
+    lag_p99_s: float | None = None
+
+
+def _endpoint(counts: list[int], failures: int, seconds: float, bounds) -> EndpointReading:
+    requests = sum(counts)
+    cumulative = list(zip((*bounds, float("inf")), accumulate(counts), strict=True))
+    p50, p95, p99 = (histogram_quantile(q, cumulative) if requests else None for q in QUANTILES)
+    return EndpointReading(
+        requests,
+        failures,
+        requests / seconds,
+        failures / requests if requests else 0.0,
+        p50,
+        p95,
+        p99,
+    )
+
+
+def between(before: Snapshot, after: Snapshot, users: int, bounds, lag_bounds) -> Reading:
+    """The step from `before` to `after`, at `users` users."""
+    seconds = max(after.at_s - before.at_s, 1e-9)
+    endpoints = {}
+    total_counts = [0] * (len(bounds) + 1)
+    total_failures = 0
+    for key, counts in after.counts.items():
+        old = before.counts.get(key, (0,) * len(counts))
+        delta = [a - b for a, b in zip(counts, old, strict=True)]
+        failed = after.failures[key] - before.failures.get(key, 0)
+        if sum(delta) == 0:
+            continue
+        endpoints[key] = _endpoint(delta, failed, seconds, bounds)
+        total_counts = [a + b for a, b in zip(total_counts, delta, strict=True)]
+        total_failures += failed
+    lag_delta = [a - b for a, b in zip(after.lag, before.lag, strict=True)]
+    lag = list(zip((*lag_bounds, float("inf")), accumulate(lag_delta), strict=True))
+    cpu = {
+        label: (seconds_used - before.cpu_seconds.get(label, seconds_used)) / seconds
+        for label, seconds_used in after.cpu_seconds.items()
+        if label in before.cpu_seconds
+    }
+    return Reading(
+        users,
+        seconds,
+        _endpoint(total_counts, total_failures, seconds, bounds),
+        endpoints,
+        cpu,
+        histogram_quantile(0.99, lag) if sum(lag_delta) else None,
+    )

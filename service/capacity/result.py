@@ -1,0 +1,154 @@
+"""The answer of a capacity search, as numbers: the highest throughput held within the SLO,
+where and why it broke, every step per endpoint, the bottleneck ranking and the USL fit.
+`to_json` is what `--json` writes and what the report and the exit status read."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from service.capacity.readings import EndpointReading, Reading
+from service.capacity.usl import UslFit, fit
+from service.capacity.verdict import Slo, Verdict
+
+# An endpoint's latency has risen once its p95 is this many times its own low-load p95.
+RISE = 1.5
+# Generator CPU each worker should stay under when suggesting how many to add.
+COMFORTABLE_CPU = 0.7
+
+
+@dataclass(frozen=True)
+class Step:
+    reading: Reading
+    verdict: Verdict
+
+
+def _endpoint(reading: EndpointReading) -> dict:
+    return {
+        "requests": reading.requests,
+        "failures": reading.failures,
+        "rps": reading.rate,
+        "error_ratio": reading.error_ratio,
+        "p50_s": reading.p50_s,
+        "p95_s": reading.p95_s,
+        "p99_s": reading.p99_s,
+    }
+
+
+def _step(step: Step) -> dict:
+    reading = step.reading
+    return {
+        "users": reading.users,
+        "seconds": reading.seconds,
+        "held": step.verdict.held,
+        "reasons": list(step.verdict.reasons),
+        "generator_limited": step.verdict.generator_limited,
+        **_endpoint(reading.total),
+        "generator_cpu": reading.generator_cpu,
+        "generator_lag_p99_s": reading.lag_p99_s,
+        "endpoints": {
+            f"{method} {name}": _endpoint(endpoint)
+            for (method, name), endpoint in sorted(reading.endpoints.items())
+        },
+    }
+
+
+def bottlenecks(steps: list[Step]) -> list[dict]:
+    """Endpoints by how early (fewest users) their p95 rose RISE times its own low-load p95,
+    then by how much it had risen at the most users measured; never-risen ones last."""
+    ordered = sorted((s.reading for s in steps if not s.verdict.generator_limited),
+                     key=lambda r: r.users)  # fmt: skip
+    names = {key for reading in ordered for key in reading.endpoints}
+    ranking = []
+    for key in names:
+        series = [
+            (r.users, r.endpoints[key].p95_s)
+            for r in ordered
+            if key in r.endpoints and r.endpoints[key].p95_s and r.endpoints[key].requests >= 20
+        ]
+        if len(series) < 2:
+            continue
+        base_users, base = series[0]
+        rose_at = next((users for users, p95 in series if p95 >= RISE * base), None)
+        ranking.append(
+            {
+                "endpoint": f"{key[0]} {key[1]}",
+                "baseline_users": base_users,
+                "baseline_p95_s": base,
+                "rose_at_users": rose_at,
+                "p95_ratio_at_most_users": series[-1][1] / base,
+                "p95_ratio_by_users": [[users, p95 / base] for users, p95 in series],
+            }
+        )
+    ranking.sort(
+        key=lambda e: (
+            e["rose_at_users"] if e["rose_at_users"] is not None else math.inf,
+            -e["p95_ratio_at_most_users"],
+        )
+    )
+    return ranking
+
+
+def _usl(usl: UslFit | None) -> dict | None:
+    if usl is None:
+        return None
+    values = asdict(usl)
+    if math.isinf(values["peak_rps"]):
+        values["peak_rps"] = None
+    return values
+
+
+def build(steps: list[Step], slo: Slo, stopped: str, workers: int) -> dict:
+    """`stopped`: why the search ended (found, generator, max-users, max-duration)."""
+    measured = [s for s in steps if not s.verdict.generator_limited]
+    held = [s for s in measured if s.verdict.held]
+    best = max(held, key=lambda s: s.reading.total.rate, default=None)
+    above = [s for s in measured if not s.verdict.held and (best is None or
+             s.reading.users > best.reading.users)]  # fmt: skip
+    broke = min(above, key=lambda s: s.reading.users, default=None)
+    usl = fit([(s.reading.users, s.reading.total.rate) for s in measured])
+    result = {
+        "capacity_rps": best.reading.total.rate if best else 0.0,
+        "capacity_users": best.reading.users if best else 0,
+        # The target's limit was not reached: the capacity is at least this.
+        "at_least": stopped != "found",
+        "limit": {"found": "target"}.get(stopped, stopped),
+        "broke_at": _broke(broke),
+        "slo": asdict(slo),
+        "usl": _usl(usl),
+        "bottlenecks": bottlenecks(steps),
+        "steps": [_step(s) for s in steps],
+        "generator": _generator(steps, workers),
+    }
+    return result
+
+
+def _broke(step: Step | None) -> dict | None:
+    if step is None:
+        return None
+    return {
+        "users": step.reading.users,
+        "rps": step.reading.total.rate,
+        "reasons": list(step.verdict.reasons),
+    }
+
+
+def _generator(steps: list[Step], workers: int) -> dict:
+    """The generator's measured rate per core, and, when it was the limit, the workers that
+    rate suggests to load the target twice as hard."""
+    last = steps[-1] if steps else None
+    if last is None:
+        return {"limited": False}
+    cores = sum(last.reading.generator_cpu.values()) or None
+    per_core = last.reading.total.rate / cores if cores else None
+    answer = {
+        "limited": last.verdict.generator_limited,
+        "reasons": list(last.verdict.reasons) if last.verdict.generator_limited else [],
+        "workers": workers,
+        "rps_per_core": per_core,
+    }
+    if last.verdict.generator_limited and per_core:
+        wanted = 2 * last.reading.total.rate
+        needed = math.ceil(wanted / (per_core * COMFORTABLE_CPU))
+        answer["suggested_workers"] = max(workers + 1, needed)
+    return answer

@@ -1,0 +1,132 @@
+"""`securenet-loadgen capacity` against a sandbox whose capacity is known by construction: it
+finds it within 10 %, names the slowed endpoint as the first bottleneck, and answers with its
+exit status; bad input is one line and status 2."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+import requests
+
+from tests.support.browser import rendered_dom, screenshot
+from tests.support.processes import ADMIN_KEY, LOCUSTFILES, ROOT
+
+CAPACITY_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "capacity.py"
+LOGIN = "POST /api/auth/login"
+
+
+def capacity(*args: str, cwd, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "service", "capacity", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_finds_the_known_capacity_and_the_slowed_endpoint(start_sandbox, tmp_path):
+    # Logins have one slot of 40 ms (25/s) and are a tenth of the requests: the target holds
+    # 250 requests/s. Everything else: 8 slots of 5 ms (1,600/s), never the limit here.
+    sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="8", SANDBOX_CAPACITY_SERVICE_MS="5")
+    slowed = {"path_prefix": "/api/auth", "concurrency": 1, "service_ms": 40, "queue": 1000}
+    headers = {"X-Sandbox-Admin-Key": ADMIN_KEY}
+    assert requests.put(f"{sandbox.url}/_sandbox/capacity", json=slowed, headers=headers).ok
+    answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
+    done = capacity(
+        "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
+        "--step-seconds", "8", "--json", str(answer_file), "--require-rps", "150",
+        "--html", str(report), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    answer = json.loads(answer_file.read_text())
+    requests_made = sum(s["requests"] for s in answer["steps"])
+    logins = sum(s["endpoints"][LOGIN]["requests"] for s in answer["steps"])
+    known = 25 / (logins / requests_made)  # the login pool's rate over its share
+    assert answer["limit"] == "target" and not answer["at_least"]
+    assert abs(answer["capacity_rps"] - known) <= 0.10 * known, (answer["capacity_rps"], known)
+    assert answer["bottlenecks"][0]["endpoint"] == LOGIN
+    assert any("/api/auth/login" in reason for reason in answer["broke_at"]["reasons"])
+    assert answer["usl"] is not None and answer["usl"]["r2"] > 0.8
+    assert "capacity: " in done.stdout and "required 150 requests/s: met" in done.stdout
+    # Every step has each endpoint's percentiles and error ratio.
+    for step in answer["steps"]:
+        for endpoint in step["endpoints"].values():
+            assert {"p50_s", "p95_s", "p99_s", "error_ratio", "rps"} <= set(endpoint)
+    report_shows_the_answer(report, answer, tmp_path / "chromium")
+
+
+class _Texts(HTMLParser):
+    """Every text of a page, by the id of the element (figure, table) it is inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.texts: dict[str, list[str]] = {}
+        self.svgs = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.svgs += tag == "svg"
+        ids = dict(attrs).get("id") if tag in ("figure", "table", "ul", "b") else None
+        self.stack.append(ids or (self.stack[-1] if self.stack else ""))
+
+    def handle_endtag(self, tag):
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if data.strip():
+            self.texts.setdefault(self.stack[-1] if self.stack else "", []).append(data.strip())
+
+
+def report_shows_the_answer(report, answer: dict, profile) -> None:
+    """The report as Chromium renders it: four figures drawn, and the numbers they and the
+    tables show are the JSON's."""
+    page = _Texts()
+    page.feed(rendered_dom(report, profile))
+    assert page.svgs == 4
+    texts = {key: " ".join(values) for key, values in page.texts.items()}
+    assert texts["capacity-rps"] == f"{answer['capacity_rps']:.0f}"
+    assert texts["capacity-users"] == str(answer["capacity_users"])
+    assert texts["first-bottleneck"] == answer["bottlenecks"][0]["endpoint"]
+    throughput = texts["figure-throughput"]
+    assert (
+        f"capacity {answer['capacity_rps']:.0f} requests/s at {answer['capacity_users']} users"
+        in throughput
+    )
+    assert f"R² {answer['usl']['r2']:.3f}" in throughput
+    assert f"SLO p95 {answer['slo']['p95_s'] * 1000:.0f} ms" in texts["figure-latency"]
+    assert f"error budget {100 * answer['slo']['error_ratio']:g} %" in texts["figure-errors"]
+    bottlenecks = texts["figure-bottlenecks"]
+    for entry in answer["bottlenecks"]:
+        assert entry["endpoint"] in bottlenecks
+        assert f"x{entry['p95_ratio_at_most_users']:.1f}" in bottlenecks
+    shown_rates = re.findall(r"(\d+\.\d) 0\.00 %|(\d+\.\d) \d+\.\d\d %", texts["steps"])
+    assert {f"{s['rps']:.1f}" for s in answer["steps"]} <= {a or b for a, b in shown_rates}
+    # Drawn, not blank: each figure's band of the screenshot has ink in it.
+    pixels = screenshot(report, profile)
+    ink = (pixels[:, :, :3].sum(axis=2) < 2.5).mean(axis=1)  # share of dark pixels per row
+    assert (ink > 0.02).sum() > 400, "the figures did not render"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--require-rps", "-5"], "--require-rps"),
+        (["--require-rps", "nan"], "--require-rps"),
+        (["--step-seconds", "0"], "--capacity-step-seconds"),
+        (["--precision", "2"], "--capacity-precision"),
+        (["--json", "/proc/x/y.json"], "--capacity-json: cannot write"),
+        (["--shape", "steady"], "capacity sets the load shape itself"),
+        (["--p95", "inf"], "--capacity-p95"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    done = capacity("-f", str(LOCUSTFILES / "locustfile.py"), *args, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr

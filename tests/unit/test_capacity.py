@@ -1,0 +1,134 @@
+"""The capacity search's parts without processes: the step search, the verdict, the USL fit,
+the readings' percentiles and the bottleneck ranking."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from service.capacity import result
+from service.capacity.readings import EndpointReading, Reading, Snapshot, between
+from service.capacity.search import Search
+from service.capacity.usl import UslFit, fit
+from service.capacity.verdict import Slo, judge
+
+SLO = Slo(p95_s=0.5, p99_s=1.0, error_ratio=0.01, saturation_cpu=0.9, saturation_lag_s=0.1)
+
+
+def endpoint(rate: float, p95: float, requests: int = 500, failures: int = 0):
+    return EndpointReading(requests, failures, rate, failures / requests, p95 / 2, p95, p95 * 1.5)
+
+
+def reading(users, rate, p95=0.1, failures=0, endpoints=None, cpu=0.3, lag=0.001):
+    total = endpoint(rate, p95, failures=failures)
+    return Reading(users, 10.0, total, endpoints or {("GET", "/a"): total}, {"local": cpu}, lag)
+
+
+@pytest.mark.parametrize("knee", [7, 33, 100, 250, 999])
+def test_search_brackets_the_knee_within_the_precision(knee):
+    search = Search(start_users=10, max_users=5000, precision=0.05)
+    steps = 0
+    while (users := search.next_users()) is not None:
+        search.record(users, held=users <= knee)
+        steps += 1
+    assert search.held <= knee < search.broke or (search.held is None and knee < 10)
+    if search.held:
+        assert (search.broke - search.held) <= max(1, 0.05 * search.held)
+    assert steps <= 2 * math.log2(max(knee, 2)) + 6
+
+
+def test_search_aims_at_the_knee_when_the_broken_step_shows_saturation():
+    # 2 requests/s per user until the target saturates at 200 requests/s (100 users).
+    search = Search(start_users=10, max_users=5000, precision=0.05)
+    tried = []
+    while (users := search.next_users()) is not None:
+        tried.append(users)
+        search.record(users, held=users <= 100, rate=2.0 * min(users, 100))
+    # 160 made 200/s, not 320: aim at 0.97 x 100, then one precision above it.
+    assert tried == [10, 20, 40, 80, 160, 97, 101]
+    assert search.held == 97 and search.broke == 101
+
+
+def test_search_stops_at_the_user_limit_when_nothing_breaks():
+    search = Search(start_users=10, max_users=300, precision=0.05)
+    tried = []
+    while (users := search.next_users()) is not None:
+        tried.append(users)
+        search.record(users, held=True)
+    assert tried == [10, 20, 40, 80, 160, 300] and search.broke is None
+
+
+def test_verdict_names_each_broken_threshold():
+    slow = {("GET", "/a"): endpoint(100, 0.2), ("POST", "/login"): endpoint(10, 0.8)}
+    verdict = judge(reading(40, 110, endpoints=slow), None, SLO)
+    assert not verdict.held and not verdict.generator_limited
+    assert verdict.reasons == ("p95 of POST /login 800 ms above 500 ms",
+                               "p99 of POST /login 1.20 s above 1.00 s")  # fmt: skip
+    failing = judge(reading(40, 110, failures=20), None, SLO)
+    assert failing.reasons == ("error ratio 4.00% above the budget 1.00%",)
+
+
+def test_verdict_breaks_when_throughput_stops_growing_with_users():
+    best = reading(100, 200)
+    assert judge(reading(200, 260), best, SLO).held  # +30 % for +100 % users: still growing
+    flat = judge(reading(200, 210), best, SLO)
+    assert not flat.held and "throughput stopped growing" in flat.reasons[0]
+
+
+def test_a_saturated_generator_is_never_taken_for_the_target():
+    verdict = judge(reading(100, 200, p95=0.9, cpu=0.95), None, SLO)
+    assert verdict.generator_limited and not verdict.held
+    assert "generator process local used 95%" in verdict.reasons[0]
+    lagging = judge(reading(100, 200, lag=0.3), None, SLO)
+    assert lagging.generator_limited and "event-loop lag" in lagging.reasons[0]
+
+
+def test_slo_comes_from_the_rule_file_and_the_command_line_overrides_it():
+    slo = Slo.from_rules(p95_s=0.25)
+    assert (slo.p95_s, slo.p99_s, slo.error_ratio) == (0.25, 1.0, 0.01)
+    assert slo.saturation_cpu == 0.9 and slo.saturation_lag_s == 0.1
+
+
+def test_usl_fit_recovers_known_parameters():
+    truth = UslFit(3.0, 0.03, 0.0004, 1.0, None, 0.0)
+    points = [(n, truth.throughput(n)) for n in (1, 4, 10, 20, 40, 80, 120)]
+    usl = fit(points)
+    assert usl.lam == pytest.approx(3.0) and usl.sigma == pytest.approx(0.03)
+    assert usl.kappa == pytest.approx(0.0004) and usl.r2 == pytest.approx(1.0)
+    assert usl.peak_users == pytest.approx(math.sqrt(0.97 / 0.0004))
+
+
+def test_usl_fit_of_linear_scaling_has_no_contention_and_no_peak():
+    usl = fit([(n, 2.0 * n) for n in (5, 10, 20, 40)])
+    assert usl.sigma == pytest.approx(0) and usl.kappa == 0 and usl.peak_users is None
+    assert fit([(5, 10.0), (10, 20.0)]) is None  # too few points
+
+
+def test_readings_give_rates_and_percentiles_of_the_interval_only():
+    bounds = (0.1, 0.2, 0.4, 0.8)
+    before = Snapshot(0.0, {("GET", "/a"): (50, 0, 0, 0, 0)}, {("GET", "/a"): 0}, {"w": 1.0},
+                      (0, 0, 0))  # fmt: skip
+    after = Snapshot(10.0, {("GET", "/a"): (50, 90, 5, 5, 0)}, {("GET", "/a"): 2}, {"w": 4.0},
+                     (10, 0, 0))  # fmt: skip
+    step = between(before, after, 20, bounds, (0.01, 0.1))
+    a = step.endpoints[("GET", "/a")]
+    assert (a.requests, a.rate, a.error_ratio) == (100, 10.0, 0.02)
+    assert 0.1 < a.p50_s < 0.2 and 0.2 < a.p95_s <= 0.4 and 0.4 < a.p99_s <= 0.8
+    assert step.generator_cpu == {"w": 0.3} and step.lag_p99_s <= 0.01
+
+
+def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
+    steps = []
+    for users, slow_p95 in ((10, 0.05), (20, 0.06), (40, 0.2), (80, 0.9)):
+        fast_p95 = 0.01 if users < 80 else 0.03
+        endpoints = {("GET", "/fast"): endpoint(9 * users, fast_p95),
+                     ("POST", "/slow"): endpoint(users, slow_p95)}  # fmt: skip
+        step = reading(users, 10 * users, endpoints=endpoints)
+        steps.append(result.Step(step, judge(step, None, SLO)))
+    ranking = result.bottlenecks(steps)
+    assert [e["endpoint"] for e in ranking] == ["POST /slow", "GET /fast"]
+    assert ranking[0]["rose_at_users"] == 40 and ranking[1]["rose_at_users"] == 80
+    answer = result.build(steps, SLO, "found", workers=1)
+    assert answer["capacity_rps"] == 400 and answer["broke_at"]["users"] == 80
+    assert not answer["at_least"] and answer["limit"] == "target"
