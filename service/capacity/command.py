@@ -84,6 +84,11 @@ def main(argv: list[str], run: Callable[[list[str]], int]) -> int:
 
 def summary(answer: dict) -> str:
     at_least = "at least " if answer["at_least"] else ""
+    if answer["limit"] == "no-requests":
+        return (
+            "capacity: no request finished in a step: the target does not answer, or the "
+            "workers run without the service (start them with securenet-loadgen run --worker)"
+        )
     lines = [
         f"capacity: {at_least}{answer['capacity_rps']:.0f} requests/s within the SLO at "
         f"{answer['capacity_users']} users (limit: {answer['limit']})"

@@ -22,6 +22,8 @@ class Snapshot:
     failures: dict[Endpoint, int]
     cpu_seconds: dict[str, float]  # generator process label -> CPU seconds so far
     lag: tuple[int, ...]  # the loop-lag histogram, all processes added up
+    # On a master: when each worker's last report arrived (its counts are as of then).
+    report_times: dict[str, float] = field(default_factory=dict)
 
 
 def take(store: MetricStore, generator: Any, at_s: float) -> Snapshot:
@@ -41,6 +43,7 @@ def take(store: MetricStore, generator: Any, at_s: float) -> Snapshot:
         failures,
         {h.label: h.cpu_seconds for h in healths},
         tuple(lag),
+        dict(getattr(generator, "report_times", {})),
     )
 
 
@@ -80,9 +83,21 @@ def _endpoint(counts: list[int], failures: int, seconds: float, bounds) -> Endpo
     )
 
 
+def covered_seconds(before: Snapshot, after: Snapshot) -> float:
+    """The time the counts between two snapshots cover. Standalone: between the snapshots. On
+    a master, workers report every few seconds, each at its own phase: a worker's counts cover
+    the time between its last reports before each snapshot; users are spread evenly, so the
+    workers' mean is the interval of the total."""
+    workers = [w for w in after.report_times if w in before.report_times]
+    spans = [after.report_times[w] - before.report_times[w] for w in workers]
+    if spans and all(span > 0 for span in spans):
+        return sum(spans) / len(spans)
+    return max(after.at_s - before.at_s, 1e-9)
+
+
 def between(before: Snapshot, after: Snapshot, users: int, bounds, lag_bounds) -> Reading:
     """The step from `before` to `after`, at `users` users."""
-    seconds = max(after.at_s - before.at_s, 1e-9)
+    seconds = covered_seconds(before, after)
     endpoints = {}
     total_counts = [0] * (len(bounds) + 1)
     total_failures = 0

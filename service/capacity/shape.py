@@ -83,6 +83,11 @@ class CapacityShape(LoadTestShape):
         reading = readings.between(
             self.before, after, self.users, self.store.layout.bounds, self.lag_bounds()
         )
+        if reading.total.requests == 0:
+            # Nothing to judge: the target never answers, or workers run without the service
+            # (a plain `locust --worker` ships no measurements to this master).
+            logger.error("capacity_no_requests", users=self.users)
+            return "no-requests"
         held = [s for s in self.steps if s.verdict.held]
         best = max(held, key=lambda s: s.reading.total.rate, default=None)
         verdict = judge(reading, best.reading if best else None, self.plan.slo)

@@ -53,6 +53,7 @@ class Exporter:
             self.monitor.health,
             self.workers_health,
         )
+        self.report_times: dict[str, float] = {}
         self.expectation: WorkerExpectation | None = None
         if self.is_master:
             expect_workers = getattr(environment.parsed_options, "expect_workers", 0) or 0
@@ -100,6 +101,8 @@ class Exporter:
             # A worker of a previous master, which Locust's runner discards too; it gives up
             # on its silent master and comes back registered (see master_link).
             return
+        # When each worker's report arrived: what the store holds of it is as of then.
+        self.report_times[client_id] = time.monotonic()
         try:
             self.store.merge(payload["store"])
             self.workers_health.absorb(

@@ -14,9 +14,16 @@ import pytest
 import requests
 
 from tests.support.browser import rendered_dom, screenshot
-from tests.support.processes import ADMIN_KEY, LOCUSTFILES, ROOT
+from tests.support.processes import (
+    ADMIN_KEY,
+    LOCUSTFILES,
+    ROOT,
+    free_port,
+    stop_process,
+)
 
 CAPACITY_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "capacity.py"
+PLAIN_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "plain.py"
 LOGIN = "POST /api/auth/login"
 
 
@@ -30,7 +37,8 @@ def capacity(*args: str, cwd, timeout: int = 300) -> subprocess.CompletedProcess
     )
 
 
-def test_finds_the_known_capacity_and_the_slowed_endpoint(start_sandbox, tmp_path):
+@pytest.mark.parametrize("mode", ["standalone", "master and 2 workers"])
+def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, tmp_path):
     # Logins have one slot of 40 ms (25/s) and are a tenth of the requests: the target holds
     # 250 requests/s. Everything else: 8 slots of 5 ms (1,600/s), never the limit here.
     sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="8", SANDBOX_CAPACITY_SERVICE_MS="5")
@@ -38,11 +46,24 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(start_sandbox, tmp_pat
     headers = {"X-Sandbox-Admin-Key": ADMIN_KEY}
     assert requests.put(f"{sandbox.url}/_sandbox/capacity", json=slowed, headers=headers).ok
     answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
-    done = capacity(
-        "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
-        "--step-seconds", "8", "--json", str(answer_file), "--require-rps", "150",
-        "--html", str(report), cwd=tmp_path,
-    )  # fmt: skip
+    distributed, workers = [], []
+    if mode != "standalone":
+        master_port = free_port()
+        distributed = ["--master", "--expect-workers=2", f"--master-bind-port={master_port}"]
+        worker = [sys.executable, "-m", "service", "run", "--worker", "--scenario",
+                  str(CAPACITY_LOCUSTFILE), f"--master-port={master_port}"]  # fmt: skip
+        workers = [subprocess.Popen(worker, cwd=tmp_path, stderr=subprocess.DEVNULL)
+                   for _ in range(2)]  # fmt: skip
+    try:
+        done = capacity(
+            "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
+            "--step-seconds", "8", "--json", str(answer_file), "--require-rps", "150",
+            "--html", str(report), "--metrics-port", str(free_port()), *distributed,
+            cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        for worker in workers:
+            stop_process(worker)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     answer = json.loads(answer_file.read_text())
     requests_made = sum(s["requests"] for s in answer["steps"])
@@ -112,6 +133,24 @@ def report_shows_the_answer(report, answer: dict, profile) -> None:
     pixels = screenshot(report, profile)
     ink = (pixels[:, :, :3].sum(axis=2) < 2.5).mean(axis=1)  # share of dark pixels per row
     assert (ink > 0.02).sum() > 400, "the figures did not render"
+
+
+def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sandbox, tmp_path):
+    # The sandbox's health check, without a capacity limit: the generator gives way first.
+    answer_file = tmp_path / "capacity.json"
+    done = capacity(
+        "--host", sandbox.url, "--scenario", str(PLAIN_LOCUSTFILE), "--start-users", "40",
+        "--metrics-port", str(free_port()), "--step-seconds", "5", "--json", str(answer_file),
+        "--require-rps", "1000000", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    answer = json.loads(answer_file.read_text())
+    assert answer["limit"] == "generator" and answer["at_least"]
+    assert answer["steps"][-1]["generator_limited"]
+    assert answer["generator"]["suggested_workers"] >= 2
+    assert answer["capacity_rps"] > 0  # at least the last step that held
+    assert "the generator was the limit" in done.stdout
+    assert "NOT met (the generator was the limit)" in done.stdout
 
 
 @pytest.mark.parametrize(

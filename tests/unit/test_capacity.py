@@ -132,3 +132,15 @@ def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
     answer = result.build(steps, SLO, "found", workers=1)
     assert answer["capacity_rps"] == 400 and answer["broke_at"]["users"] == 80
     assert not answer["at_least"] and answer["limit"] == "target"
+
+
+def test_a_masters_readings_cover_the_time_between_worker_reports():
+    bounds = (0.1,)
+    counts = {("GET", "/a"): (0, 0)}
+    # Two workers reporting every 3 s at different phases; the snapshots 4 s apart hold one
+    # report of one (3 s of its load) and two of the other (6 s): 4.5 s of the total.
+    before = Snapshot(10.0, counts, {("GET", "/a"): 0}, {}, (0,), {"w1": 9.5, "w2": 8.0})
+    after = Snapshot(14.0, {("GET", "/a"): (150, 0)}, {("GET", "/a"): 0}, {}, (0,),
+                     {"w1": 12.5, "w2": 14.0})  # fmt: skip
+    step = between(before, after, 10, bounds, ())
+    assert step.seconds == 4.5 and step.total.rate == pytest.approx(150 / 4.5)
