@@ -24,6 +24,7 @@ PASSED_ON = {
     "p95": "--capacity-p95",
     "p99": "--capacity-p99",
     "error_ratio": "--capacity-error-ratio",
+    "target_metrics": "--capacity-target-metrics",
 }
 
 
@@ -47,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--p95", metavar="S", help="p95 threshold (loadgen_slo.yml's)")
     parser.add_argument("--p99", metavar="S", help="p99 threshold (loadgen_slo.yml's)")
     parser.add_argument("--error-ratio", metavar="R", help="error budget (loadgen_slo.yml's)")
+    parser.add_argument(
+        "--target-metrics", metavar="URL", help="the target's /metrics: its server-side time"
+    )
     return parser
 
 

@@ -4,15 +4,49 @@ and the generator's CPU and event-loop lag over the same interval."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from typing import Any
+
+import requests
+import structlog
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics.store import MetricStore
 from service.regression.stats import histogram_quantile
 
 QUANTILES = (0.5, 0.95, 0.99)
 Endpoint = tuple[str, str]  # (method, name)
+# The target's own latency histogram: the first family whose name ends so, labelled by method
+# and route (or path, handler, endpoint), as the sandbox's and most web frameworks' are.
+SERVER_HISTOGRAM_SUFFIX = "request_duration_seconds"
+ROUTE_LABELS = ("route", "path", "handler", "endpoint", "name")
+ServerBuckets = dict[Endpoint, tuple[tuple[float, float], ...]]
+
+logger = structlog.get_logger("securenet.capacity")
+
+
+def scrape_server(url: str) -> ServerBuckets:
+    """The target's cumulative latency buckets per (method, route); empty when it cannot be
+    read (a reading without server time, never a failed search)."""
+    try:
+        text = requests.get(url, timeout=5).text
+        families = list(text_string_to_metric_families(text))
+    except (requests.RequestException, ValueError) as error:
+        logger.warning("capacity_target_metrics_failed", url=url, error=str(error))
+        return {}
+    buckets: dict[Endpoint, list[tuple[float, float]]] = {}
+    for family in families:
+        if family.type != "histogram" or not family.name.endswith(SERVER_HISTOGRAM_SUFFIX):
+            continue
+        for sample in family.samples:
+            route = next((sample.labels[k] for k in ROUTE_LABELS if k in sample.labels), None)
+            if not sample.name.endswith("_bucket") or route is None:
+                continue
+            key = (sample.labels.get("method", "").upper(), route)
+            buckets.setdefault(key, []).append((float(sample.labels["le"]), sample.value))
+        break
+    return {key: tuple(sorted(values)) for key, values in buckets.items()}
 
 
 @dataclass(frozen=True)
@@ -24,10 +58,14 @@ class Snapshot:
     lag: tuple[int, ...]  # the loop-lag histogram, all processes added up
     # On a master: when each worker's last report arrived (its counts are as of then).
     report_times: dict[str, float] = field(default_factory=dict)
+    server: ServerBuckets = field(default_factory=dict)  # the target's own, when it has them
 
 
-def take(store: MetricStore, generator: Any, at_s: float) -> Snapshot:
-    """`generator`: the exporter (its local monitor and, on a master, its workers' health)."""
+def take(
+    store: MetricStore, generator: Any, at_s: float, target_metrics: str | None = None
+) -> Snapshot:
+    """`generator`: the exporter (its local monitor and, on a master, its workers' health);
+    `target_metrics`: the target's Prometheus endpoint, for its server-side time."""
     counts, failures = {}, {}
     for series in store.each_series():
         key = (series.method, series.name)
@@ -44,6 +82,7 @@ def take(store: MetricStore, generator: Any, at_s: float) -> Snapshot:
         {h.label: h.cpu_seconds for h in healths},
         tuple(lag),
         dict(getattr(generator, "report_times", {})),
+        scrape_server(target_metrics) if target_metrics else {},
     )
 
 
@@ -56,6 +95,7 @@ class EndpointReading:
     p50_s: float | None
     p95_s: float | None
     p99_s: float | None
+    server_p95_s: float | None = None  # the target's own p95 of this route, if it exports it
 
 
 @dataclass(frozen=True)
@@ -83,6 +123,14 @@ def _endpoint(counts: list[int], failures: int, seconds: float, bounds) -> Endpo
     )
 
 
+def _server_p95(before, after) -> float | None:
+    if not after:
+        return None
+    old = dict(before or ())
+    delta = [(le, count - old.get(le, 0.0)) for le, count in after]
+    return histogram_quantile(0.95, delta) if delta and delta[-1][1] > 0 else None
+
+
 def covered_seconds(before: Snapshot, after: Snapshot) -> float:
     """The time the counts between two snapshots cover. Standalone: between the snapshots. On
     a master, workers report every few seconds, each at its own phase: a worker's counts cover
@@ -108,6 +156,9 @@ def between(before: Snapshot, after: Snapshot, users: int, bounds, lag_bounds) -
         if sum(delta) == 0:
             continue
         endpoints[key] = _endpoint(delta, failed, seconds, bounds)
+        server = _server_p95(before.server.get(key), after.server.get(key))
+        if server is not None:
+            endpoints[key] = replace(endpoints[key], server_p95_s=server)
         total_counts = [a + b for a, b in zip(total_counts, delta, strict=True)]
         total_failures += failed
     lag_delta = [a - b for a, b in zip(after.lag, before.lag, strict=True)]

@@ -134,7 +134,7 @@ def _steps_table(answer: dict) -> str:
         rows.append(
             f"<tr class='{verdict}'><td>{step['users']}</td><td>{step['rps']:.1f}</td>"
             f"<td>{100 * step['error_ratio']:.2f} %</td><td>{_seconds(step['p50_s'])}</td>"
-            f"<td>{_seconds(step['p95_s'])}</td><td>{_seconds(step['p99_s'])}</td>"
+            f"<td>{_seconds(step['p95_s'])}</td><td>{_seconds(step['p99_s'])}</td><td></td>"
             f"<td>{verdict}</td><td>{html.escape('; '.join(step['reasons']))}</td></tr>"
         )
         for name, endpoint in step["endpoints"].items():
@@ -142,11 +142,13 @@ def _steps_table(answer: dict) -> str:
                 f"<tr class='endpoint'><td></td><td>{endpoint['rps']:.1f}</td>"
                 f"<td>{100 * endpoint['error_ratio']:.2f} %</td>"
                 f"<td>{_seconds(endpoint['p50_s'])}</td><td>{_seconds(endpoint['p95_s'])}</td>"
-                f"<td>{_seconds(endpoint['p99_s'])}</td><td colspan=2>{html.escape(name)}</td></tr>"
+                f"<td>{_seconds(endpoint['p99_s'])}</td>"
+                f"<td>{_seconds(endpoint.get('server_p95_s'))}</td>"
+                f"<td colspan=2>{html.escape(name)}</td></tr>"
             )
     head = (
         "<tr><th>users</th><th>requests/s</th><th>errors</th><th>p50</th><th>p95</th>"
-        "<th>p99</th><th>step</th><th>why</th></tr>"
+        "<th>p99</th><th>server p95</th><th>step</th><th>why</th></tr>"
     )
     return f"<table id='steps'>{head}{''.join(rows)}</table>"
 

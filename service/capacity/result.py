@@ -32,6 +32,7 @@ def _endpoint(reading: EndpointReading) -> dict:
         "p50_s": reading.p50_s,
         "p95_s": reading.p95_s,
         "p99_s": reading.p99_s,
+        "server_p95_s": reading.server_p95_s,
     }
 
 
@@ -61,6 +62,7 @@ def bottlenecks(steps: list[Step]) -> list[dict]:
     names = {key for reading in ordered for key in reading.endpoints}
     ranking = []
     for key in names:
+        readings = [r.endpoints[key] for r in ordered if key in r.endpoints]
         series = [
             (r.users, r.endpoints[key].p95_s)
             for r in ordered
@@ -77,6 +79,10 @@ def bottlenecks(steps: list[Step]) -> list[dict]:
                 "baseline_p95_s": base,
                 "rose_at_users": rose_at,
                 "p95_ratio_at_most_users": series[-1][1] / base,
+                "p95_s_at_most_users": series[-1][1],
+                # The target's own time for the same route: the rest is queueing outside its
+                # handler (and the network).
+                "server_p95_s_at_most_users": readings[-1].server_p95_s,
                 "p95_ratio_by_users": [[users, p95 / base] for users, p95 in series],
             }
         )

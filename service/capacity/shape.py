@@ -33,6 +33,7 @@ class CapacityPlan:
     json_file: Path | None
     html_file: Path | None
     slo: Slo
+    target_metrics: str | None = None  # the target's /metrics, for its server-side time
 
 
 class CapacityShape(LoadTestShape):
@@ -68,7 +69,7 @@ class CapacityShape(LoadTestShape):
             return self.finish("max-duration")
         elapsed = now - self.step_started
         if self.before is None and elapsed >= self.settle_s:
-            self.before = readings.take(self.store, self.generator, now)
+            self.before = readings.take(self.store, self.generator, now, self.plan.target_metrics)
         if self.before is not None and elapsed >= self.plan.step_s:
             stopped = self.end_step(now)
             if stopped:
@@ -79,7 +80,7 @@ class CapacityShape(LoadTestShape):
         return self.users, rate
 
     def end_step(self, now: float) -> str | None:
-        after = readings.take(self.store, self.generator, now)
+        after = readings.take(self.store, self.generator, now, self.plan.target_metrics)
         reading = readings.between(
             self.before, after, self.users, self.store.layout.bounds, self.lag_bounds()
         )

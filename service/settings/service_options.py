@@ -53,7 +53,11 @@ class ServiceOptions:
                 f"--shape-base-users {settings.base_users} is above --users {settings.users}"
             )
         capacity = None
+        allowlist = Allowlist.parse(v["allowed_hosts"])
         if v["shape"] == "capacity":
+            target_metrics = v["capacity_target_metrics"].strip()
+            if target_metrics:  # read from the target: held to the same rail
+                allowlist.check(target_metrics)
             capacity = CapacityPlan(
                 start_users=v["capacity_start_users"],
                 max_users=v["max_users"],
@@ -63,6 +67,7 @@ class ServiceOptions:
                 max_spawn_rate=v["max_spawn_rate"],
                 json_file=Path(v["capacity_json"]) if v["capacity_json"] else None,
                 html_file=Path(v["capacity_html"]) if v["capacity_html"] else None,
+                target_metrics=target_metrics or None,
                 slo=Slo.from_rules(
                     p95_s=v["capacity_p95"],
                     p99_s=v["capacity_p99"],
@@ -73,7 +78,7 @@ class ServiceOptions:
             capacity=capacity,
             shape=v["shape"],
             shape_settings=settings,
-            allowlist=Allowlist.parse(v["allowed_hosts"]),
+            allowlist=allowlist,
             max_users=v["max_users"],
             max_spawn_rate=v["max_spawn_rate"],
             slow_request_s=v["slow_request_seconds"],

@@ -106,6 +106,9 @@ CAPACITY_FLAGS = (
     Flag("--capacity-error-ratio", "SECURENET_CAPACITY_ERROR_RATIO",
          Number(float, 0, 1, what="a ratio"), 0.0,
          "error ratio budget (default 0: loadgen_slo.yml's)"),
+    Flag("--capacity-target-metrics", "SECURENET_CAPACITY_TARGET_METRICS", text, "",
+         "the target's Prometheus endpoint (an allowed host): its server-side time per route "
+         "beside the client's"),
     Flag("--capacity-json", "SECURENET_CAPACITY_JSON", writable_file, "",
          "write the answer, every step and the fits here as JSON"),
     Flag("--capacity-html", "SECURENET_CAPACITY_HTML", writable_file, "",

@@ -59,6 +59,7 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
             "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
             "--step-seconds", "8", "--json", str(answer_file), "--require-rps", "150",
             "--html", str(report), "--metrics-port", str(free_port()), *distributed,
+            "--target-metrics", f"{sandbox.url}/metrics",
             cwd=tmp_path,
         )  # fmt: skip
     finally:
@@ -72,6 +73,11 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     assert answer["limit"] == "target" and not answer["at_least"]
     assert abs(answer["capacity_rps"] - known) <= 0.10 * known, (answer["capacity_rps"], known)
     assert answer["bottlenecks"][0]["endpoint"] == LOGIN
+    # The target's own time for logins stays near its 40 ms service; the client's grew with
+    # the queue in front of it.
+    first = answer["bottlenecks"][0]
+    assert 0.035 <= first["server_p95_s_at_most_users"] < 0.1
+    assert first["p95_s_at_most_users"] > 3 * first["server_p95_s_at_most_users"]
     assert any("/api/auth/login" in reason for reason in answer["broke_at"]["reasons"])
     assert answer["usl"] is not None and answer["usl"]["r2"] > 0.8
     assert "capacity: " in done.stdout and "required 150 requests/s: met" in done.stdout
@@ -163,6 +169,7 @@ def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sand
         (["--json", "/proc/x/y.json"], "--capacity-json: cannot write"),
         (["--shape", "steady"], "capacity sets the load shape itself"),
         (["--p95", "inf"], "--capacity-p95"),
+        (["--target-metrics", "http://192.168.1.10/metrics"], "not in the allowed hosts"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
