@@ -9,22 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from bench.worker_capacity import free_port, wait_for
 
 HERE = Path(__file__).resolve().parent
 CASES = ((2, 10.0), (3, 20.0), (1, 8.0))  # (concurrency, service ms): 200, 150, 125 requests/s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def within_10_percent_after(answer: dict, known: float, step_s: float) -> float | None:
@@ -53,12 +47,7 @@ def run_case(concurrency: int, service_ms: float, step_s: float) -> dict:
         [sys.executable, "-m", "sandbox", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(f"http://127.0.0.1:{port}/_sandbox/health", 20)
         with tempfile.TemporaryDirectory() as tmp:
             answer_file = Path(tmp) / "answer.json"
             started = time.monotonic()

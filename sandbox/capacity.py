@@ -111,13 +111,24 @@ class CapacityLimit:
 
 
 class ServiceTime:
-    """Innermost of the timed middlewares: the pool's service time, spent in the handler."""
+    """Innermost of the timed middlewares: a request in a pool holds its slot for the pool's
+    service time, its own handling included (the answer leaves when both are done), so the
+    pool serves exactly concurrency / service time requests/s while handlers are quicker."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
         service_s = scope.get(SERVICE_TIME_KEY, 0.0)
-        if service_s:
-            await asyncio.sleep(service_s)
-        await self.app(scope, receive, send)
+        if not service_s:
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        done_at = loop.time() + service_s
+
+        async def send_when_served(message) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(max(0.0, done_at - loop.time()))
+            await send(message)
+
+        await self.app(scope, receive, send_when_served)

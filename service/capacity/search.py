@@ -27,6 +27,7 @@ class Search:
         self.per_user_rate: float | None = None  # requests/s per user at the held step
         self._aim: int | None = None
         self._aimed: int | None = None
+        self._aiming = True  # once: at the estimate, then one precision above it
 
     def record(self, users: int, held: bool, rate: float | None = None) -> None:
         aimed, self._aimed = self._aimed == users, None
@@ -36,11 +37,13 @@ class Search:
                 self.per_user_rate = rate / users if rate else self.per_user_rate
             if self.broke is not None and self.broke <= users:
                 self.broke = None  # noise: a larger step held after all; look above it again
-            if aimed:
+            if aimed and self._aiming:
+                self._aiming = False
                 self._aim = users + max(1, math.floor(self.precision * users))
             return
         first_break = self.broke is None
         self.broke = users if self.broke is None else min(self.broke, users)
+        self._aiming = self._aiming and not aimed
         if first_break and rate and self.per_user_rate and self.held is not None:
             expected = self.per_user_rate * users
             if rate < SATURATED * expected:

@@ -39,10 +39,13 @@ def capacity(*args: str, cwd, timeout: int = 300) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize("mode", ["standalone", "master and 2 workers"])
 def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, tmp_path):
-    # Logins have one slot of 40 ms (25/s) and are a tenth of the requests: the target holds
-    # 250 requests/s. Everything else: 8 slots of 5 ms (1,600/s), never the limit here.
+    # Logins have five slots of 200 ms (25/s) and are a tenth of the requests: the target holds
+    # 250 requests/s. Everything else: 8 slots of 5 ms (1,600/s), never the limit here. The
+    # latency SLO is loosened (2 s, 5 s) so that what breaks it is the pool's saturation, not
+    # the queueing that 200 ms services see well before it (under the default 500 ms p95 the
+    # answer is, rightly, lower: ~0.85-0.9 of it).
     sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="8", SANDBOX_CAPACITY_SERVICE_MS="5")
-    slowed = {"path_prefix": "/api/auth", "concurrency": 1, "service_ms": 40, "queue": 1000}
+    slowed = {"path_prefix": "/api/auth", "concurrency": 5, "service_ms": 200, "queue": 1000}
     headers = {"X-Sandbox-Admin-Key": ADMIN_KEY}
     assert requests.put(f"{sandbox.url}/_sandbox/capacity", json=slowed, headers=headers).ok
     answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
@@ -57,9 +60,9 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     try:
         done = capacity(
             "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
-            "--step-seconds", "8", "--json", str(answer_file), "--require-rps", "150",
+            "--step-seconds", "12", "--json", str(answer_file), "--require-rps", "150",
             "--html", str(report), "--metrics-port", str(free_port()), *distributed,
-            "--target-metrics", f"{sandbox.url}/metrics",
+            "--target-metrics", f"{sandbox.url}/metrics", "--p95", "2", "--p99", "5",
             cwd=tmp_path,
         )  # fmt: skip
     finally:
@@ -73,11 +76,11 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     assert answer["limit"] == "target" and not answer["at_least"]
     assert abs(answer["capacity_rps"] - known) <= 0.10 * known, (answer["capacity_rps"], known)
     assert answer["bottlenecks"][0]["endpoint"] == LOGIN
-    # The target's own time for logins stays near its 40 ms service; the client's grew with
+    # The target's own time for logins stays near its 200 ms service; the client's grew with
     # the queue in front of it.
     first = answer["bottlenecks"][0]
-    assert 0.035 <= first["server_p95_s_at_most_users"] < 0.1
-    assert first["p95_s_at_most_users"] > 3 * first["server_p95_s_at_most_users"]
+    assert 0.19 <= first["server_p95_s_at_most_users"] < 0.3
+    assert first["p95_s_at_most_users"] > 2 * first["server_p95_s_at_most_users"]
     assert any("/api/auth/login" in reason for reason in answer["broke_at"]["reasons"])
     assert answer["usl"] is not None and answer["usl"]["r2"] > 0.8
     assert "capacity: " in done.stdout and "required 150 requests/s: met" in done.stdout

@@ -144,3 +144,13 @@ def test_a_masters_readings_cover_the_time_between_worker_reports():
                      {"w1": 12.5, "w2": 14.0})  # fmt: skip
     step = between(before, after, 10, bounds, ())
     assert step.seconds == 4.5 and step.total.rate == pytest.approx(150 / 4.5)
+
+
+def test_search_aims_once_then_bisects():
+    search = Search(start_users=10, max_users=5000, precision=0.05)
+    tried = []
+    while (users := search.next_users()) is not None:
+        tried.append(users)
+        search.record(users, held=users <= 105, rate=2.0 * min(users, 100))
+    assert tried[:8] == [10, 20, 40, 80, 160, 97, 101, 130]  # the aim was short: bisect on
+    assert search.held <= 105 < search.broke
