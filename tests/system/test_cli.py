@@ -197,7 +197,7 @@ def test_settings_come_from_the_environment_too():
     assert done.returncode == 2
     assert done.stderr == (
         "securenet-loadgen: error: argument --shape: must be one of steady, spike, diurnal, "
-        "ramp, got 'zigzag' (from SECURENET_SHAPE)\n"
+        "ramp, capacity, got 'zigzag' (from SECURENET_SHAPE)\n"
     )
 
 
