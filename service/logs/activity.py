@@ -13,7 +13,8 @@ from typing import Any
 import gevent
 import structlog
 
-from service.metrics.store import MetricStore, stable_items
+from service.metrics.snapshot import stable_items
+from service.metrics.store import MetricStore
 from service.operation.periodic import every
 from service.operation.runner_mode import RunnerMode
 

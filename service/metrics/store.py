@@ -9,19 +9,16 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from math import ceil, isfinite, log2
+from math import ceil, log2
 from typing import Any
 
 from service.metrics import wire
-from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, Layout, latency_layout
+from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
-from service.metrics.native import (
-    NativeBuckets,
-    NativeSnapshot,
-    index,
-    schema_for,
-)
+from service.metrics.native import index, schema_for
+from service.metrics.series import RequestSeries, ValueSeries
+from service.metrics.snapshot import stable_items
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -37,114 +34,6 @@ class StoreLimits:
     quantile_error: float = 0.05
 
 
-class RequestSeries:
-    """Counters of one (method, name): latency buckets (classic and native), totals, status
-    codes, failure reasons.
-
-    Native buckets are kept in two parts: `dense`, counts of the native keys from `first_key`
-    on, which the hot path increments by index (a list is cheaper than a dict there), and
-    `native`, the sparse rest (times outside that range, and whatever a master merges)."""
-
-    __slots__ = (
-        "bytes", "codes", "counts", "dense", "failures", "first_key", "method", "name", "native",
-        "reasons", "sum_ms",
-    )  # fmt: skip
-
-    def __init__(
-        self, buckets: int, schema: int, first_key: int, keys: int, method: str, name: str
-    ) -> None:
-        # The labels as exported (and as Locust's stats are fed): a name past the budget is
-        # __other__, one that cannot be encoded is escaped.
-        self.method = method
-        self.name = name
-        self.counts = [0] * buckets
-        self.native = NativeBuckets(schema)
-        self.first_key = first_key
-        self.dense = [0] * keys
-        self.sum_ms = 0.0
-        self.failures = 0
-        self.bytes = 0
-        # Every request counts under exactly one status (0: no response), so the request
-        # total is their sum, computed at scrape time instead of once more per request.
-        self.codes: dict[int, int] = {}
-        self.reasons: dict[str, int] = {}
-
-    @property
-    def requests(self) -> int:
-        return sum(list(self.codes.values()))
-
-    def native_snapshot(self) -> NativeSnapshot:
-        """The native buckets, dense and sparse, copied (each copy one C call)."""
-        native = self.native
-        return NativeSnapshot(
-            native.schema, dict(native.positive), dict(native.negative), native.zeros,
-            list(self.dense), self.first_key,
-        )  # fmt: skip
-
-    def positive(self) -> dict[int, int]:
-        """All positive native buckets, sparse."""
-        return self.native_snapshot().positive
-
-    def add_native(self, schema: int, positive, negative, zeros: int) -> None:
-        """Add native buckets kept at `schema` (a worker's, on the wire)."""
-        if schema < self.native.schema and any(self.dense):
-            # Lowering the schema: the dense counts join the sparse ones first.
-            self.native.positive.update(self.positive())
-            self.dense = [0] * len(self.dense)
-        self.native.add(schema, positive, negative, zeros)
-
-    def native_wire(self) -> list:
-        native = self.native
-        return [native.schema, list(self.positive().items()), [], native.zeros]
-
-    @property
-    def sum_s(self) -> float:
-        return self.sum_ms / 1000.0
-
-
-# The native schema of the value histograms when nothing else is configured: within 5 %.
-DEFAULT_SCHEMA = schema_for(0.05)
-
-
-class ValueSeries:
-    """A histogram of plain values (threats per response, custom values, loop lag)."""
-
-    __slots__ = ("bounds", "counts", "native", "sum")
-
-    def __init__(self, layout: Layout, schema: int = DEFAULT_SCHEMA) -> None:
-        self.bounds = layout.bounds
-        self.counts = [0] * (len(layout.bounds) + 1)
-        self.native = NativeBuckets(schema)
-        self.sum = 0.0
-
-    def observe(self, value: float) -> bool:
-        """Count a value; False for NaN and infinities, which no native bucket holds (and
-        which would make the sum meaningless)."""
-        if not isfinite(value):
-            return False
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.native.observe(value)
-        self.sum += value
-        return True
-
-    def wire(self) -> list:
-        return [self.counts, self.sum, self.native.wire()]
-
-    def native_snapshot(self) -> NativeSnapshot:
-        native = self.native
-        return NativeSnapshot(
-            native.schema, dict(native.positive), dict(native.negative), native.zeros
-        )
-
-    def add(self, counts: list[int], total: float, native: list) -> None:
-        """Add another series' `wire()` content."""
-        mine = self.counts
-        for i, count in enumerate(counts):
-            mine[i] += count
-        self.sum += total
-        self.native.add(*native)
-
-
 def encodable(label: str) -> str:
     """A label that encodes as UTF-8: lone surrogates (from bytes decoded with
     surrogateescape) are written as escapes instead of failing in every writer downstream."""
@@ -153,15 +42,6 @@ def encodable(label: str) -> str:
         return label
     except UnicodeEncodeError:
         return label.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def stable_items(mapping: dict) -> list:
-    """A snapshot of a dict that another thread may be changing (the scrape runs on one)."""
-    while True:
-        try:
-            return list(mapping.items())
-        except RuntimeError:  # changed size while being copied: try again
-            continue
 
 
 def classic_from_native(bounds_ms: list[float], schema: int) -> tuple[int, list[int]]:
@@ -176,18 +56,6 @@ def classic_from_native(bounds_ms: list[float], schema: int) -> tuple[int, list[
         bisect_left(bounds_ms, 1000.0 * 2.0 ** ((key - 1) / scale) * (1 - 1e-9))
         for key in range(first, last + 1)
     ]
-
-
-def histogram_copy(series: RequestSeries | ValueSeries) -> tuple[list[int], NativeSnapshot]:
-    """A series' classic counts and native buckets, copied so that they agree: the loop may
-    record between the copy of one and of the other, so copy again until their totals match."""
-    for _attempt in range(5):
-        # Each copy is one C call, which another thread cannot interleave with.
-        counts = list(series.counts)
-        snapshot = series.native_snapshot()
-        if sum(counts) == snapshot.count:
-            break
-    return counts, snapshot
 
 
 class MetricStore:
@@ -342,7 +210,7 @@ class MetricStore:
         series = self.custom[name] = ValueSeries(CUSTOM_LAYOUT, self.schema)
         return series
 
-    # -- worker -> master (the wire format is `wire`'s) ---------------------------------
+    # -- worker -> master (the format is `wire`'s) ----------------------------------------
 
     @property
     def budgets(self) -> tuple[Budget, Budget, Budget]:
@@ -355,13 +223,49 @@ class MetricStore:
         Workers ship this inside Locust's own stats report, so it travels and is merged
         exactly when Locust's request stats are.
         """
-        payload = wire.encode(self)
+        payload = wire.encode(
+            quantile_error=self.limits.quantile_error,
+            requests=[
+                wire.RequestRow(
+                    method, name, s.counts, s.sum_ms, s.failures, s.bytes,
+                    list(s.codes.items()), list(s.reasons.items()), s.native_wire(),
+                )
+                for method, by_name in self.requests.items()
+                for name, s in by_name.items()
+            ],
+            threats=self.threats.wire(),
+            custom=[[name, *s.wire()] for name, s in self.custom.items()],
+            folded=[budget.folded for budget in self.budgets],
+            errors=self.errors,
+        )  # fmt: skip
         self._start_over()
         return payload
 
     def merge(self, payload: dict) -> None:
         """Add a worker's drained payload (the master's side of `drain`)."""
-        wire.merge_into(self, payload)
+        received = wire.decode(payload, self.limits.quantile_error, self.layout)
+        for row in received.requests:
+            series = self.series(row.method, row.name)
+            mine = series.counts
+            for i, count in enumerate(row.counts):
+                if count:
+                    mine[i] += count
+            series.sum_ms += row.sum_ms
+            series.failures += row.failures
+            series.bytes += row.bytes
+            for status, count in row.codes:
+                series.codes[status] = series.codes.get(status, 0) + count
+            for reason, count in row.reasons:
+                reason = self.reasons.admit(reason)
+                series.reasons[reason] = series.reasons.get(reason, 0) + count
+            series.add_native(*row.native)
+        self.threats.add(*received.threats)
+        for name, *content in received.custom:
+            self.custom_series(name).add(*content)
+        for budget, folded in zip(self.budgets, received.folded, strict=True):
+            if folded:
+                budget.fold(folded)
+        self.errors += received.errors
 
     def series(self, method: str, name: str) -> RequestSeries:
         """The series of (method, name), created within budget (the merge's way in)."""

@@ -1,16 +1,14 @@
 """The worker -> master wire format of the metric store: what a worker ships inside Locust's
-own stats report and the master adds up. Each request series travels as one `RequestRow`, the
-one place its layout is written."""
+own stats report and the master adds up, as plain data. Each request series travels as one
+`RequestRow`, the one place its layout is written; `decode` gives the master rows in its own
+bucket layout."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from service.metrics.buckets import Layout, latency_layout
-
-if TYPE_CHECKING:
-    from service.metrics.store import MetricStore
 
 PAYLOAD_VERSION = 3
 
@@ -29,55 +27,56 @@ class RequestRow(NamedTuple):
     native: list  # NativeBuckets.wire(): schema, positive and negative buckets, zeros
 
 
-def encode(store: MetricStore) -> dict:
-    """The store's content as plain data."""
+class Payload(NamedTuple):
+    """A worker's payload as the master adds it up."""
+
+    requests: list[RequestRow]
+    threats: list  # ValueSeries.wire()
+    custom: list  # [name, *ValueSeries.wire()]
+    folded: list[int]  # per cardinality budget, in the store's order
+    errors: int
+
+
+def encode(
+    *,
+    quantile_error: float,
+    requests: list[RequestRow],
+    threats: list,
+    custom: list,
+    folded: list[int],
+    errors: int,
+) -> dict:
+    """A drained store's content, as the dict that travels."""
     return {
         "v": PAYLOAD_VERSION,
-        "quantile_error": store.limits.quantile_error,
-        "requests": [
-            RequestRow(
-                method, name, s.counts, s.sum_ms, s.failures, s.bytes,
-                list(s.codes.items()), list(s.reasons.items()), s.native_wire(),
-            )
-            for method, by_name in store.requests.items()
-            for name, s in by_name.items()
-        ],
-        "threats": store.threats.wire(),
-        "custom": [[name, *s.wire()] for name, s in store.custom.items()],
-        "folded": [budget.folded for budget in store.budgets],
-        "errors": store.errors,
-    }  # fmt: skip
+        "quantile_error": quantile_error,
+        "requests": requests,
+        "threats": threats,
+        "custom": custom,
+        "folded": folded,
+        "errors": errors,
+    }
 
 
-def merge_into(store: MetricStore, payload: dict) -> None:
-    """Add a worker's payload to the master's store."""
+def decode(payload: dict, quantile_error: float, layout: Layout) -> Payload:
+    """A worker's payload, its classic buckets in `layout`, the master's (made for
+    `quantile_error`)."""
     if payload.get("v") != PAYLOAD_VERSION:
         raise ValueError(f"worker payload version {payload.get('v')}, expected {PAYLOAD_VERSION}")
-    remap = None
-    if payload.get("quantile_error") != store.limits.quantile_error:
-        remap = _bucket_remap(latency_layout(payload["quantile_error"]), store.layout)
-    for row in map(RequestRow._make, payload["requests"]):
-        series = store.series(row.method, row.name)
-        mine = series.counts
-        for i, count in enumerate(row.counts):
-            if count:
-                mine[remap[i] if remap else i] += count
-        series.sum_ms += row.sum_ms
-        series.failures += row.failures
-        series.bytes += row.bytes
-        for status, count in row.codes:
-            series.codes[status] = series.codes.get(status, 0) + count
-        for reason, count in row.reasons:
-            reason = store.reasons.admit(reason)
-            series.reasons[reason] = series.reasons.get(reason, 0) + count
-        series.add_native(*row.native)
-    store.threats.add(*payload["threats"])
-    for name, *content in payload["custom"]:
-        store.custom_series(name).add(*content)
-    for budget, folded in zip(store.budgets, payload["folded"], strict=True):
-        if folded:
-            budget.fold(folded)
-    store.errors += payload["errors"]
+    rows = list(map(RequestRow._make, payload["requests"]))
+    if payload.get("quantile_error") != quantile_error:
+        remap = _bucket_remap(latency_layout(payload["quantile_error"]), layout)
+        rows = [row._replace(counts=_remapped(row.counts, remap, layout)) for row in rows]
+    return Payload(
+        rows, payload["threats"], payload["custom"], payload["folded"], payload["errors"]
+    )
+
+
+def _remapped(counts: list[int], remap: list[int], layout: Layout) -> list[int]:
+    mine = [0] * (len(layout.bounds) + 1)
+    for i, count in enumerate(counts):
+        mine[remap[i]] += count
+    return mine
 
 
 def _bucket_remap(source: Layout, target: Layout) -> list[int]:

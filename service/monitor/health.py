@@ -14,7 +14,7 @@ import gevent
 import psutil
 
 from service.metrics.buckets import LAG_LAYOUT
-from service.metrics.store import ValueSeries
+from service.metrics.series import ValueSeries
 
 LAG_INTERVAL_S = 0.1
 HOST_SAMPLE_EVERY = 30  # lag ticks, i.e. every 3 s

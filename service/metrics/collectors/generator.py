@@ -8,7 +8,7 @@ from typing import Any
 
 from service.metrics.buckets import LAG_LAYOUT
 from service.metrics.exposition.family import Family
-from service.metrics.store import histogram_copy, stable_items
+from service.metrics.snapshot import histogram_copy, stable_items
 from service.monitor.health import ProcessHealth, WorkersHealth
 from service.operation.runner_mode import RunnerMode
 

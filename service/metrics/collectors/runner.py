@@ -16,7 +16,7 @@ from locust.runners import (
 )
 
 from service.metrics.exposition.family import Family
-from service.metrics.store import stable_items
+from service.metrics.snapshot import stable_items
 from service.operation.runner_mode import RunnerMode
 
 RUNNER_STATES = (

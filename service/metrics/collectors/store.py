@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT
 from service.metrics.exposition.family import Family
-from service.metrics.store import MetricStore, histogram_copy, stable_items
+from service.metrics.snapshot import histogram_copy, stable_items
+from service.metrics.store import MetricStore
 
 REQUEST = ("method", "name")
 
