@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from service.commands.usage import UsageError, raise_usage_error
 from service.settings.types import Number
 
 # This command's flags, and the --capacity-* settings they set (typed and checked there).
@@ -56,10 +57,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str], run: Callable[[list[str]], int]) -> int:
     """`run`: the run command's own function (validation, sandbox, Locust as a child)."""
-    from service.commands.cli import UsageError, one_line_usage_error
-
     cli = parser()
-    cli.error = one_line_usage_error
+    cli.error = raise_usage_error
     args, rest = cli.parse_known_args(argv)
     if any(a == "--shape" or a.startswith("--shape=") for a in rest):
         raise UsageError("capacity sets the load shape itself: leave out --shape")

@@ -10,10 +10,21 @@ above it, which closes the bracket when the aim was right. Every other step bise
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 # A broken step's throughput under this share of users x held rate per user: saturated.
 SATURATED = 0.9
 AIM_BELOW = 0.97  # aim just under the estimated knee, so that the aimed step holds
+
+
+@dataclass
+class AimedStep:
+    """A step aimed at the estimated knee (`confirm` False) or one precision above an aimed
+    step that held (`confirm` True); `issued` once `next_users` has handed it out."""
+
+    users: int
+    confirm: bool = False
+    issued: bool = False
 
 
 class Search:
@@ -25,29 +36,28 @@ class Search:
         self.held: int | None = None  # most users that held the SLO
         self.broke: int | None = None  # fewest users that broke it
         self.per_user_rate: float | None = None  # requests/s per user at the held step
-        self._aim: int | None = None
-        self._aimed: int | None = None
-        self._aiming = True  # once: at the estimate, then one precision above it
+        self._aim: AimedStep | None = None
 
     def record(self, users: int, held: bool, rate: float | None = None) -> None:
-        aimed, self._aimed = self._aimed == users, None
+        aimed = self._aim if self._aim and self._aim.issued and self._aim.users == users else None
+        if aimed:
+            self._aim = None
         if held:
             if self.held is None or users >= self.held:
                 self.held = users
                 self.per_user_rate = rate / users if rate else self.per_user_rate
             if self.broke is not None and self.broke <= users:
                 self.broke = None  # noise: a larger step held after all; look above it again
-            if aimed and self._aiming:
-                self._aiming = False
-                self._aim = users + max(1, math.floor(self.precision * users))
+            if aimed and not aimed.confirm:
+                above = users + max(1, math.floor(self.precision * users))
+                self._aim = AimedStep(above, confirm=True)
             return
         first_break = self.broke is None
         self.broke = users if self.broke is None else min(self.broke, users)
-        self._aiming = self._aiming and not aimed
         if first_break and rate and self.per_user_rate and self.held is not None:
             expected = self.per_user_rate * users
             if rate < SATURATED * expected:
-                self._aim = math.floor(AIM_BELOW * rate / self.per_user_rate)
+                self._aim = AimedStep(math.floor(AIM_BELOW * rate / self.per_user_rate))
 
     def next_users(self) -> int | None:
         """The next step's users, or None: the knee is found (or the limit reached)."""
@@ -60,8 +70,9 @@ class Search:
         low = self.held or 0
         if self.broke - low <= max(1, self.precision * max(low, 1)):
             return None
-        aim, self._aim = self._aim, None
-        if aim is not None and low < aim < self.broke:
-            self._aimed = aim
-            return aim
+        aim = self._aim
+        if aim is not None and not aim.issued and low < aim.users < self.broke:
+            aim.issued = True
+            return aim.users
+        self._aim = None
         return (low + self.broke) // 2 or None

@@ -20,16 +20,12 @@ from service.commands.scenarios import (
     check_user_classes,
     resolve_scenario,
 )
+from service.commands.usage import PROG, UsageError, raise_usage_error, report_usage_error
 from service.operation.targets import TargetError, check_port_free, check_reachable, parse_host
 from service.settings.locust_args import LocustArgsError, parse_locust_options, split_passthrough
 from service.settings.types import port
 
-PROG = "securenet-loadgen"
 FORCED = 128 + signal.SIGKILL  # exit status after a second signal
-
-
-class UsageError(ValueError):
-    """Bad input: reported as one line, exit status 2."""
 
 
 @dataclass
@@ -86,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--web", action="store_true", help="serve Locust's web UI instead of headless")
     run.add_argument("--web-port", type=port(), default=8089)
-    run.error = one_line_usage_error
+    run.error = raise_usage_error
     commands.add_parser(
         "capacity",
         add_help=False,
@@ -129,10 +125,6 @@ def plan_run(argv: list[str]) -> RunPlan:
         raise UsageError(str(error)) from None
     plan.web_host = parsed.web_host or "0.0.0.0"
     return plan
-
-
-def one_line_usage_error(message: str) -> None:
-    raise UsageError(message)
 
 
 def check_environment(plan: RunPlan) -> None:
@@ -219,12 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return command.main(argv[1:], run)
         except UsageError as error:
-            print(f"{PROG}: error: {error}", file=sys.stderr)
-            return 2
+            return report_usage_error(error)
     if not argv or argv[0] != "run":
         build_parser().parse_args(argv)  # prints usage or help and exits
     try:
         return run(argv[1:])
     except UsageError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+        return report_usage_error(error)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from locust import LoadTestShape
 from locust.event import EventHook
 
 from service.capacity.shape import CapacityShape
@@ -30,6 +31,7 @@ from service.operation.shapes import make_shape
 from service.operation.target_build import TargetBuild
 from service.settings.credentials import Credentials
 from service.settings.preflight import check_user_hosts, one_line_error
+from service.settings.service_options import ServiceOptions
 from service.settings.settings import Settings
 
 RETENTION_INTERVAL_S = 10.0
@@ -73,12 +75,8 @@ def on_init(
     if web_ui is not None and getattr(parsed, "web_login", False):
         web_auth.install(web_ui, credentials.web_password)
     environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
-    if options.capacity is not None:
-        shape = CapacityShape(options.capacity, exporter.store, exporter)
-        shape.runner = runner
-        environment.shape_class = shape
-    elif options.shape:
-        shape = make_shape(options.shape, options.shape_settings)
+    shape = load_shape(options, exporter)
+    if shape is not None:
         shape.runner = runner
         environment.shape_class = shape
     if options.target_build.configured:
@@ -92,6 +90,15 @@ def on_init(
     ActivityLog(
         environment, exporter.store, options.slow_request_s, options.log_interval_s, mode
     ).attach()
+
+
+def load_shape(options: ServiceOptions, exporter: Exporter) -> LoadTestShape | None:
+    """The capacity search, a named shape, or none (Locust's users and spawn rate)."""
+    if options.capacity is not None:
+        return CapacityShape(options.capacity, exporter.store, exporter)
+    if options.shape:
+        return make_shape(options.shape, options.shape_settings)
+    return None
 
 
 def scrub_report(parsed: Any) -> None:

@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from service.commands.usage import report_usage_error
 from service.regression import fail_on
 from service.regression.sources import CompareError, EndpointData, from_files, from_prometheus
 from service.regression.stats import (
@@ -173,8 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_error(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return report_usage_error(message, PROG)
 
 
 def main(argv: list[str]) -> int:
