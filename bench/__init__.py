@@ -1,1 +1,2 @@
-"""Benchmarks that print the numbers the README quotes (run with `make bench`)."""
+"""Benchmarks that print the numbers the documentation quotes (docs/benchmarks.md; run with
+`make bench`)."""

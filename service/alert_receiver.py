@@ -23,6 +23,7 @@ class AlertLogger(BaseHTTPRequestHandler):
             payload = json.loads(self.rfile.read(length))
             for alert in payload.get("alerts", []):
                 labels = alert.get("labels", {})
+                annotations = alert.get("annotations", {})
                 logger.warning(
                     "alert",
                     receiver=self.path.strip("/") or payload.get("receiver"),
@@ -30,8 +31,9 @@ class AlertLogger(BaseHTTPRequestHandler):
                     alertname=labels.get("alertname"),
                     severity=labels.get("severity"),
                     labels=labels,
-                    summary=alert.get("annotations", {}).get("summary"),
-                    deploy=alert.get("annotations", {}).get("deploy"),
+                    summary=annotations.get("summary"),
+                    deploy=annotations.get("deploy"),
+                    runbook_url=annotations.get("runbook_url"),
                     aggregated=True,  # Alertmanager already groups and rate-limits
                 )
         except (ValueError, AttributeError) as error:

@@ -15,7 +15,10 @@ PAYLOAD = {
         {
             "status": "firing",
             "labels": {"alertname": "LoadgenLatencyP95AboveSLO", "severity": "critical"},
-            "annotations": {"summary": "GET /api/threats: p95 latency 800ms is above the SLO"},
+            "annotations": {
+                "summary": "GET /api/threats: p95 latency 800ms is above the SLO",
+                "runbook_url": "https://docs.example/alerts/#loadgenlatencyp95aboveslo",
+            },
         },
         {
             "status": "resolved",
@@ -48,6 +51,7 @@ def test_each_alert_becomes_one_json_log_line():
         ("LoadgenLatencyP95AboveSLO", "firing", "page"),
         ("LoadgenExporterDown", "resolved", "page"),
     ]
+    assert alerts[0]["runbook_url"] == "https://docs.example/alerts/#loadgenlatencyp95aboveslo"
     assert any(e["event"] == "alert_payload_invalid" for e in events)
 
 
