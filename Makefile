@@ -5,12 +5,15 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
+# The suite runs on this many pytest-xdist workers (scripts/run-tests): its tests mostly wait
+# (on Locust runs, Prometheus, sleeps), so more workers than cores.
+export TEST_WORKERS ?= 6
 
 # test-locust-matrix runs the exactness tests on the oldest versions pyproject admits (every
 # direct dependency at its declared minimum) and on the newest (every one at its latest).
 MATRIX_TESTS ?= tests/system/test_exporter_modes.py tests/unit/test_request_tap.py
 
-.PHONY: run test test-unit install system-deps lint format bench dashboards kubernetes clean lock test-locust-matrix proto
+.PHONY: run test test-unit install system-deps lint format bench dashboards kubernetes clean lock test-locust-matrix proto docs docs-serve runbooks
 
 # Exact, hash-checked versions from the lock; the project itself on top, without resolving.
 $(INSTALLED): requirements-dev.lock pyproject.toml
@@ -31,7 +34,7 @@ run: install
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	scripts/run-tests $(PYTEST_ARGS)
 
 # The unit tests alone: no processes, no network, under 30 s.
 test-unit: install
@@ -44,6 +47,19 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link or anchor fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8001
+
+# Every alert's runbook_url from mkdocs.yml's site_url (a test checks they agree), then the
+# Kubernetes PrometheusRules that carry them.
+runbooks: install
+	$(BIN)/python prometheus/runbooks.py
+	$(BIN)/python deploy/kubernetes/generate.py
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
@@ -82,4 +98,4 @@ test-locust-matrix: install system-deps
 	done
 
 clean:
-	rm -rf $(VENV) .venv-lowest-direct .venv-highest reports/*.html reports/*.csv .pytest_cache
+	rm -rf $(VENV) .venv-lowest-direct .venv-highest reports/*.html reports/*.csv .pytest_cache site

@@ -11,8 +11,11 @@ from service.capacity.readings import EndpointReading, Reading
 from service.capacity.usl import UslFit, fit
 from service.capacity.verdict import Slo, Verdict
 
-# An endpoint's latency has risen once its p95 is this many times its own low-load p95.
+# An endpoint's latency has risen once its p95 is this many times its own low-load p95, and
+# higher by at least this share of the p95 SLO: a few milliseconds more on a 5 ms endpoint is
+# the host's or the generator's jitter, not a bottleneck.
 RISE = 1.5
+RISE_OF_SLO = 0.1
 # Generator CPU each worker should stay under when suggesting how many to add.
 COMFORTABLE_CPU = 0.7
 
@@ -54,9 +57,10 @@ def _step(step: Step) -> dict:
     }
 
 
-def bottlenecks(steps: list[Step]) -> list[dict]:
-    """Endpoints by how early (fewest users) their p95 rose RISE times its own low-load p95,
-    then by how much it had risen at the most users measured; never-risen ones last."""
+def bottlenecks(steps: list[Step], min_rise_s: float = 0.0) -> list[dict]:
+    """Endpoints by how early (fewest users) their p95 rose RISE times its own low-load p95
+    (and by at least `min_rise_s`), then by how much it had risen at the most users measured;
+    never-risen ones last."""
     ordered = sorted((s.reading for s in steps if not s.verdict.generator_limited),
                      key=lambda r: r.users)  # fmt: skip
     names = {key for reading in ordered for key in reading.endpoints}
@@ -71,7 +75,10 @@ def bottlenecks(steps: list[Step]) -> list[dict]:
         if len(series) < 2:
             continue
         base_users, base = series[0]
-        rose_at = next((users for users, p95 in series if p95 >= RISE * base), None)
+        rose_at = next(
+            (users for users, p95 in series if p95 >= RISE * base and p95 - base >= min_rise_s),
+            None,
+        )
         ranking.append(
             {
                 "endpoint": f"{key[0]} {key[1]}",
@@ -122,7 +129,7 @@ def build(steps: list[Step], slo: Slo, stopped: str, workers: int) -> dict:
         "broke_at": _broke(broke),
         "slo": asdict(slo),
         "usl": _usl(usl),
-        "bottlenecks": bottlenecks(steps),
+        "bottlenecks": bottlenecks(steps, RISE_OF_SLO * slo.p95_s),
         "steps": [_step(s) for s in steps],
         "generator": _generator(steps, workers),
     }

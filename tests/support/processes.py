@@ -24,10 +24,39 @@ API_KEY = "automated_system_key"
 _CATCH_RESPONSE = re.compile(r"^CatchResponseError\(['\"](.*)['\"]\)$")
 
 
+# Each pytest-xdist worker hands out ports from a range of its own (gw0 the second, gw1 the
+# third, ...; a run without workers the first), below the kernel's ephemeral ports: no two
+# tests running side by side get the same port, and no outgoing connection takes one between
+# the test picking it and its server binding it.
+PORTS_PER_PROCESS = 1000
+FIRST_PORT = 20_000
+_MAX_PROCESSES = 12
+_next_port = 0
+
+
+def _port_range() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker.startswith("gw") else 0
+    if index >= _MAX_PROCESSES:
+        raise RuntimeError(f"at most {_MAX_PROCESSES - 1} pytest-xdist workers have ports")
+    start = FIRST_PORT + index * PORTS_PER_PROCESS
+    return range(start, start + PORTS_PER_PROCESS)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port that nothing listens on and no other test of this run is handed."""
+    global _next_port
+    ports = _port_range()
+    for _ in ports:
+        port = ports[_next_port % len(ports)]
+        _next_port += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def wait_until(predicate, timeout_s: float, what: str) -> None:

@@ -37,6 +37,7 @@ def capacity(*args: str, cwd, timeout: int = 300) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.serial  # a capacity search measures the machine
 @pytest.mark.parametrize("mode", ["standalone", "master and 2 workers"])
 def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, tmp_path):
     # Logins have five slots of 200 ms (25/s) and are a tenth of the requests: the target holds
@@ -146,6 +147,7 @@ def report_shows_the_answer(report, answer: dict, profile) -> None:
     assert (ink > 0.02).sum() > 400, "the figures did not render"
 
 
+@pytest.mark.serial  # saturates a core
 def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sandbox, tmp_path):
     # The sandbox's health check, without a capacity limit: the generator gives way first.
     answer_file = tmp_path / "capacity.json"

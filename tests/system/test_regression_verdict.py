@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
@@ -99,6 +101,7 @@ def test_compare_says_in_one_line_why_it_cannot_judge(tmp_path):
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+@pytest.mark.long(minutes=3.5)  # a compressed day of history
 def test_a_bad_deploy_reaches_alertmanager_and_fails_the_pipeline(start_sandbox, tmp_path):
     """Sandbox, load generator, Prometheus with the shipped rules and Alertmanager as real
     processes, on a clock 600x faster: a day is 144 s, a 5-minute window 0.5 s (scraped every

@@ -22,6 +22,7 @@ def timed(url: str) -> tuple[int, float]:
     return status, time.perf_counter() - started
 
 
+@pytest.mark.serial  # times requests to tens of ms
 def test_requests_beyond_concurrency_queue_and_beyond_the_queue_are_refused(start_sandbox):
     sandbox = start_sandbox(
         SANDBOX_CAPACITY_CONCURRENCY="2", SANDBOX_CAPACITY_SERVICE_MS="300",
@@ -40,6 +41,7 @@ def test_requests_beyond_concurrency_queue_and_beyond_the_queue_are_refused(star
     assert listed["rules"][0]["requests_per_s"] == pytest.approx(2 / 0.3)
 
 
+@pytest.mark.serial  # times requests to tens of ms
 def test_server_side_time_holds_the_service_time_but_not_the_queue(start_sandbox):
     sandbox = start_sandbox()
     rule = {"path_prefix": "/api/version", "concurrency": 1, "service_ms": 200, "queue": 10}

@@ -73,6 +73,7 @@ def test_stress_user_fails_only_on_the_scan_rate_limit(start_sandbox, run_locust
     assert all("429" in error for *_, error in run.failure_messages())
 
 
+@pytest.mark.long(minutes=1.2)  # waits for the next minute's spike
 def test_spike_user_bursts_three_endpoints_in_the_first_ten_seconds_of_a_minute(
     sandbox, run_locust
 ):

@@ -132,6 +132,22 @@ def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
     answer = result.build(steps, SLO, "found", workers=1)
     assert answer["capacity_rps"] == 400 and answer["broke_at"]["users"] == 80
     assert not answer["at_least"] and answer["limit"] == "target"
+    # In the answer a rise must also matter against the SLO: /fast's +20 ms is not one.
+    assert [e["rose_at_users"] for e in answer["bottlenecks"]] == [40, None]
+
+
+def test_a_fast_endpoints_jitter_is_no_bottleneck():
+    steps = []
+    for users, jitter in ((20, 0.005), (40, 0.006), (80, 0.011), (160, 0.012)):
+        endpoints = {("GET", "/version"): endpoint(9 * users, jitter),
+                     ("POST", "/login"): endpoint(users, 0.2 if users < 160 else 0.9)}  # fmt: skip
+        step = reading(users, 10 * users, endpoints=endpoints)
+        steps.append(result.Step(step, judge(step, None, SLO)))
+    ranking = result.bottlenecks(steps, result.RISE_OF_SLO * SLO.p95_s)
+    assert [(e["endpoint"], e["rose_at_users"]) for e in ranking] == [
+        ("POST /login", 160),
+        ("GET /version", None),
+    ]
 
 
 def test_a_masters_readings_cover_the_time_between_worker_reports():

@@ -61,7 +61,7 @@ def test_every_service_setting_has_a_validating_type():
     assert set(LOCUST_TYPES) >= {"num_users", "spawn_rate", "web_port", "master_port"}
 
 
-@pytest.mark.parametrize(("flag", "kind"), numeric_settings(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("flag", "kind"), numeric_settings(), ids=lambda v: getattr(v, "what", v))
 def test_hostile_values_are_one_line_naming_the_flag(flag, kind, capsys):
     for raw in HOSTILE:
         if expected_valid(raw, kind):
