@@ -169,7 +169,6 @@ def test_a_worker_whose_master_restarted_exits_1_and_is_only_counted_once_back(s
                 stop_process(process)
 
 
-@pytest.mark.serial  # times the rebalancing
 def test_a_killed_workers_users_go_to_the_others_within_seconds(sandbox, tmp_path, capsys):
     bind_port, metrics_port = free_port(), free_port()
     master = start_locust(

@@ -46,6 +46,7 @@ def final_file(sandbox, tmp_path, name: str) -> str:
     return str(path)
 
 
+@pytest.mark.serial  # an equal run must compare equal: no other load beside it
 def test_compare_fails_a_slower_run_and_passes_an_equal_one(start_sandbox, tmp_path):
     sandbox = start_sandbox()
     sandbox.set_fault(path_prefix="/api", latency=STEADY)
