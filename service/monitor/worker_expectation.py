@@ -24,7 +24,7 @@ class WorkerExpectation:
     def __init__(self, runner: Any, expect_workers: int) -> None:
         self.runner = runner
         self.expected = expect_workers
-        self._running: set[str] = set()
+        self._known: set[str] = set()
         self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> None:
@@ -38,10 +38,13 @@ class WorkerExpectation:
         clients = list(self.runner.clients.items())
         known = {worker_id for worker_id, _ in clients}
         running = {worker_id for worker_id, node in clients if node.state != STATE_MISSING}
-        # Running at the last sample, gone now without ever going missing: it said goodbye.
-        left = len(self._running - known)
+        # Listed at the last sample and gone now: it said goodbye (Locust drops a worker from
+        # its clients only on the worker's quit message; a lost one stays listed, missing).
+        # Missing or not before: a worker late with its heartbeats while it stops (a busy
+        # machine) still said goodbye.
+        left = len(self._known - known)
         self.expected = max(self.expected - left, len(running))
-        self._running = running
+        self._known = known
 
     def families(self) -> Iterator[Family]:
         expected = Family(
