@@ -1,10 +1,12 @@
 """Rule files replayed over recorded history by a real Prometheus: recording rules backfilled
 layer by layer (a recording rule's history is a range query of its expression), then every
-alert's expression evaluated at its group's interval, with Prometheus' `for:` semantics."""
+alert's expression evaluated at its group's interval, with Prometheus' `for:` and
+`keep_firing_for:` semantics."""
 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -41,6 +43,7 @@ class Rule:
     interval_s: int
     alert: bool
     for_s: float = 0.0
+    keep_firing_for_s: float = 0.0
 
 
 def load_rules(files: Iterable[Path], default_interval_s: int) -> list[Rule]:
@@ -56,7 +59,8 @@ def load_rules(files: Iterable[Path], default_interval_s: int) -> list[Rule]:
                 else:
                     rules.append(
                         Rule(rule["alert"], rule["expr"], interval, alert=True,
-                             for_s=seconds(rule.get("for", "0s")))
+                             for_s=seconds(rule.get("for", "0s")),
+                             keep_firing_for_s=seconds(rule.get("keep_firing_for", "0s")))
                     )  # fmt: skip
     return rules
 
@@ -234,8 +238,10 @@ class Episode:
 def episodes(server: Prometheus, alert: Rule, start: int, end: int) -> list[Episode]:
     """When the alert fired, with the semantics of Prometheus' rule manager: an evaluation
     that returns the series keeps it pending since the first of an unbroken run of such
-    evaluations; it fires once it has been pending for `for`; an evaluation without it
-    ends the run."""
+    evaluations; it fires once it has been pending for `for`; an evaluation without it ends a
+    pending run, and a firing alert too, unless it is within `keep_firing_for` of the first
+    evaluation without it (the alert then keeps firing, and a return of the series continues
+    it)."""
     step = alert.interval_s
     first = start - start % step + step
     # An alert's labels are the expression's without __name__: series that differ only in it
@@ -246,16 +252,39 @@ def episodes(server: Prometheus, alert: Rule, start: int, end: int) -> list[Epis
         present.setdefault(key, set()).update(t for t, _ in values)
     result = []
     for key, times in present.items():
-        active_since = fired = previous = None
-        for t in sorted(times):
-            if previous is None or t - previous > step:
-                if fired is not None:
-                    result.append(Episode(alert.name, key, fired, previous + step))
-                active_since, fired = t, None
-            if fired is None and t - active_since >= alert.for_s:
-                fired = t
-            previous = t
-        if fired is not None:
-            resolved = previous + step if previous + step <= end else float("inf")
-            result.append(Episode(alert.name, key, fired, resolved))
+        result.extend(_episodes_of(alert, key, sorted(times), end))
     return result
+
+
+def _episodes_of(alert: Rule, key: tuple, times: list, end: int) -> list[Episode]:
+    step = alert.interval_s
+    result = []
+    active_since = fired = previous = None
+    for t in times:
+        if previous is not None and t - previous > step:
+            # Evaluations without the series from previous + step on.
+            gone_at = previous + step
+            if fired is not None and t - gone_at < alert.keep_firing_for_s:
+                previous = t  # kept firing through the gap, and it is back
+                continue
+            if fired is not None:
+                result.append(Episode(alert.name, key, fired, _resolved(alert, gone_at)))
+            active_since, fired = t, None
+        if previous is None:
+            active_since = t
+        if fired is None and t - active_since >= alert.for_s:
+            fired = t
+        previous = t
+    if fired is not None:
+        resolved = _resolved(alert, previous + step)
+        result.append(Episode(alert.name, key, fired, resolved if resolved <= end else math.inf))
+    return result
+
+
+def _resolved(alert: Rule, gone_at: float) -> float:
+    """When an alert whose series is gone from `gone_at` on resolves: at the first evaluation
+    at least keep_firing_for later (at once without it)."""
+    if not alert.keep_firing_for_s:
+        return gone_at
+    evaluations = math.ceil(alert.keep_firing_for_s / alert.interval_s)
+    return gone_at + evaluations * alert.interval_s

@@ -51,7 +51,8 @@ class Endpoint:
     name: str
     peak_rate: float
     median_s: float
-    sigma: float
+    sigma: float  # spread of one request's log-latency
+    latency_noise: float  # hour-to-hour log-normal noise of the endpoint's latency
     trials: list[Trial] = field(default_factory=list)
 
 
@@ -62,18 +63,21 @@ def diurnal(t: np.ndarray, night_share: float) -> np.ndarray:
 
 
 def endpoints(plan: Plan) -> list[Endpoint]:
-    """Endpoints at every rate, each with one trial per evaluated day, conditions in turn."""
+    """Endpoints at every rate and noise level, each with one trial per evaluated day,
+    conditions in turn."""
     rng = np.random.default_rng(plan.seed)
     result = []
-    for rate_index, rate in enumerate(plan.rates):
-        for i in range(plan.endpoints_per_rate):
-            number = rate_index * plan.endpoints_per_rate + i
+    cells = [(rate, noise) for rate in plan.rates for noise in plan.latency_noises]
+    for cell, (rate, noise) in enumerate(cells):
+        for i in range(plan.endpoints_per_cell):
+            number = cell * plan.endpoints_per_cell + i
             endpoint = Endpoint(
                 job=f"bench-{number:03d}",
-                name=f"/api/bench/{rate:g}/{i}",
+                name=f"/api/bench/{rate:g}/{noise:g}/{i}",
                 peak_rate=rate,
                 median_s=float(np.exp(rng.uniform(math.log(0.02), math.log(0.4)))),
                 sigma=float(rng.uniform(0.4, 0.6)),
+                latency_noise=noise,
             )
             slot = plan.start + plan.warmup_days * DAY_S + int(rng.uniform(0, DAY_S))
             k = number
@@ -110,6 +114,16 @@ def _blips(rng: np.random.Generator, plan: Plan, steps: int) -> np.ndarray:
     return factor
 
 
+def _mix_changes(rng: np.random.Generator, plan: Plan, steps: int) -> np.ndarray:
+    """The endpoint's share of the traffic per step: 1, moved for good by a factor now and
+    then (a traffic-mix change)."""
+    share = np.ones(steps)
+    count = rng.poisson(plan.mix_changes_per_week * steps * plan.step_s / (7 * DAY_S))
+    for begin in np.sort(rng.integers(1, steps, count)):
+        share[begin:] *= rng.uniform(*plan.mix_change_factor)
+    return share
+
+
 def _restarts(rng: np.random.Generator, plan: Plan, steps: int) -> np.ndarray:
     """Step indexes where the process restarts and its counters start again from zero."""
     count = rng.poisson(plan.resets_per_week * steps * plan.step_s / (7 * DAY_S))
@@ -137,7 +151,9 @@ def simulate(endpoint: Endpoint, plan: Plan, bounds: np.ndarray, rng: np.random.
     steps = len(t)
     rate = endpoint.peak_rate * diurnal(t, plan.night_share)
     rate *= _hourly(rng, t, plan.start, plan.traffic_noise)
-    scale = endpoint.median_s * _hourly(rng, t, plan.start, plan.latency_noise)
+    rate *= _mix_changes(rng, plan, steps)
+    scale = endpoint.median_s * _hourly(rng, t, plan.start, endpoint.latency_noise)
+    scale *= (rate / endpoint.peak_rate) ** plan.load_elasticity  # latency follows the load
     scale *= _blips(rng, plan, steps)
     error_ratio = np.full(steps, plan.base_error_ratio)
     tail_only = np.zeros(steps, dtype=bool)

@@ -1,5 +1,10 @@
 """What the regression benchmark simulates: the conditions it injects and the knobs of the
-synthetic history (all seeded, so a run is reproducible)."""
+synthetic history (all seeded, so a run is reproducible).
+
+The world is wider than one endpoint's: each endpoint wanders by its own hour-to-hour latency
+noise (2 % to 10 %, a few endpoints of every rate at each level), its latency follows its load,
+its share of the traffic changes now and then (a traffic-mix change, benign), and benign blips
+come twice a day, as before."""
 
 from __future__ import annotations
 
@@ -42,14 +47,23 @@ class Plan:
     # offsets of a 1-day error window) plus one.
     warmup_days: int = 8
     rates: tuple[float, ...] = (0.1, 1.0, 10.0, 50.0)
-    endpoints_per_rate: int = 8
+    # Hour-to-hour latency noise (log-normal sigma): each endpoint has one of these.
+    latency_noises: tuple[float, ...] = (0.02, 0.03, 0.05, 0.07, 0.10)
+    # Endpoints per (rate, noise) cell.
+    endpoints_per_cell: int = 2
     step_s: int = 15
     trial_s: int = 3 * 3600
     # After a regression is rolled back, alerts may take this long to resolve: not clean time.
     cooldown_s: int = 3600
     night_share: float = 0.2
     traffic_noise: float = 0.10
-    latency_noise: float = 0.03
+    # Latency follows the load: scale x (rate / peak rate) ** elasticity (20 % faster at night
+    # at a fifth of the peak; 2 % slower in an hour with 10 % more traffic).
+    load_elasticity: float = 0.15
+    # Traffic-mix changes: now and then an endpoint's share of the traffic moves for good by a
+    # factor in this range (and its latency follows, by the elasticity above).
+    mix_changes_per_week: float = 0.5
+    mix_change_factor: tuple[float, float] = (0.75, 1.33)
     blips_per_day: float = 2.0
     blip_minutes: tuple[float, float] = (1.0, 5.0)
     blip_factor: tuple[float, float] = (1.5, 3.0)

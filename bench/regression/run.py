@@ -1,6 +1,6 @@
 """`make bench ARGS=regression`: what the shipped regression alerts detect, how fast, and how
-often they are wrong, against today's rules before them (`baseline_rules/`), on weeks of
-synthetic history replayed by a real Prometheus."""
+often they are wrong, against the previous release's rules (`baseline_rules/`, copied
+unmodified), on weeks of synthetic history replayed by a real Prometheus."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from tools import rule_replay as replay
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_SETS = {
-    "before: week-over-week": ROOT / "bench" / "regression" / "baseline_rules",
-    "now: seasonal, count-aware": ROOT / "prometheus" / "rules",
+    "before: a constant shift threshold": ROOT / "bench" / "regression" / "baseline_rules",
+    "now: each endpoint's own spread": ROOT / "prometheus" / "rules",
 }
 # Groups without their own interval (Prometheus evaluates them every 15 s) are replayed every
 # 5 minutes: 20x fewer queries over 3 weeks; only the timing of their `for:` gets coarser.
@@ -32,7 +32,7 @@ DEFAULT_INTERVAL_S = 300
 SLOW_DETECTION_S = 15 * 60
 
 
-def _import_history(plan: Plan, raw: Path, workdir: Path) -> dict[str, list[history.Trial]]:
+def _import_history(plan: Plan, raw: Path, workdir: Path) -> list[history.Endpoint]:
     """Generate and import the history in two shards at once (one per core)."""
     began = time.perf_counter()
     fields = json.dumps({k: v for k, v in asdict(plan).items()})
@@ -57,7 +57,7 @@ def _import_history(plan: Plan, raw: Path, workdir: Path) -> dict[str, list[hist
     endpoints = history.endpoints(plan)
     print(f"history: {len(endpoints)} endpoints x {plan.days} days at {plan.step_s} s, "
           f"generated and imported in {time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
-    return {e.job: e.trials for e in endpoints}
+    return endpoints
 
 
 def evaluate(
@@ -94,7 +94,10 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench regression", description=__doc__)
     parser.add_argument("--seed", type=int, default=Plan.seed)
     parser.add_argument("--days", type=int, default=Plan.days)
-    parser.add_argument("--endpoints-per-rate", type=int, default=Plan.endpoints_per_rate)
+    parser.add_argument(
+        "--endpoints-per-cell", type=int, default=Plan.endpoints_per_cell,
+        help="endpoints per (request rate, latency noise) pair",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--only", choices=["before", "now"], help="replay one rule set")
     parser.add_argument("--explain", action="store_true", help="list every false alarm")
@@ -103,48 +106,54 @@ def main(argv: list[str]) -> None:
     if args.days < 10:
         parser.error("--days must be at least 10: the rules look back 8 days")
     plan = replace(
-        Plan(), seed=args.seed, days=args.days, endpoints_per_rate=args.endpoints_per_rate
+        Plan(), seed=args.seed, days=args.days, endpoints_per_cell=args.endpoints_per_cell
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-regression-") as folder:
         workdir = Path(folder)
         raw = workdir / "raw"
-        jobs = _import_history(plan, raw, workdir)
+        endpoints = _import_history(plan, raw, workdir)
         scores = []
         for name, rules_dir in RULE_SETS.items():
             if args.only and not name.startswith(args.only):
                 continue
             fired = evaluate(name, rules_dir, plan, raw, workdir / name.split(":")[0], args.keep)
-            scores.append(scoring.score(name, plan, jobs, fired))
-    print()
-    print(scoring.table(scores))
+            scores.append(scoring.score(name, plan, endpoints, fired))
+    for s in scores:
+        print()
+        print(scoring.table(s, plan))
     if args.explain:
         for s in scores:
-            for trial, delay in s.delays:
+            for trial, noise, delay in s.delays:
                 if delay is None or delay > SLOW_DETECTION_S:
                     hour = (trial.start % 86400) / 3600
                     print(
                         f"slow detection: {s.rules} {trial.job} {trial.condition.name} "
-                        f"at {trial.peak_rate:g} req/s from {hour:04.1f} h UTC: "
-                        + ("missed" if delay is None else f"{delay / 60:.0f} min")
+                        f"at {trial.peak_rate:g} req/s, noise {noise:.0%}, from {hour:04.1f} h "
+                        "UTC: " + ("missed" if delay is None else f"{delay / 60:.0f} min")
                     )
+            trials = {e.job: e.trials for e in endpoints}
             for e in s.false_alarm_episodes:
                 labels = dict(e.labels)
-                near = min(jobs[labels["job"]], key=lambda t: abs(t.start - e.fired))
+                near = min(trials[labels["job"]], key=lambda t: abs(t.start - e.fired))
                 print(
                     f"false alarm: {e.alert} {labels.get('job')} {labels.get('name')} "
                     f"at day {(e.fired - plan.start) / 86400:.2f} "
                     f"for {(e.resolved - e.fired) / 60:.0f} min; nearest regression "
                     f"{near.condition.name} from {(near.start - e.fired) / 3600:+.1f} h"
                 )
-    print(f"\n(seed {plan.seed}, {plan.days} days, {sum(map(len, jobs.values()))} regressions, "
+    print(f"\n(seed {plan.seed}, {plan.days} days, {len(endpoints)} endpoints, "
+          f"{sum(len(e.trials) for e in endpoints)} regressions, "
           f"{time.perf_counter() - began:.0f} s)")  # fmt: skip
     if args.json:
         args.json.write_text(
             json.dumps(
                 {"plan": {k: v for k, v in asdict(plan).items() if k != "end"},
-                 "rule_sets": [asdict(s) | {"false_alarms_per_endpoint_week":
-                                            s.false_alarms_per_endpoint_week} for s in scores]},
+                 "rule_sets": [{"rules": s.rules, "cells": [asdict(c) for c in s.cells],
+                                "noises": [asdict(n) | {"per_endpoint_week": n.per_endpoint_week}
+                                           for n in s.noises],
+                                "false_alarms_per_endpoint_week":
+                                    s.false_alarms_per_endpoint_week} for s in scores]},
                 indent=2,
             )
         )  # fmt: skip

@@ -47,7 +47,9 @@ class Verdict:
 
     def reasons(self) -> list[str]:
         found = [
-            f"{name} (z {test.z:.1f}, {test.lift:.2f}x)"
+            f"{name} (z {test.z:.1f}, {test.lift:.2f}x"
+            + (f" > {test.threshold:.2f}x" if test.threshold else "")
+            + ")"
             for name, test in self.tests.items()
             if test.regressed
         ]
@@ -76,10 +78,13 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
         test = share_above_test(slow, data.requests_in_histogram, expected_share, thresholds.z, 0)
         baseline, now = verdict.values[label]
         if test and baseline and now is not None:
-            # As the alert's busy-endpoint test: significant, and slower in latency terms.
-            shift = thresholds.latency_shift if label == "p95" else thresholds.tail_shift
+            # As the alert's busy-endpoint test: significant, and slower in latency terms than
+            # the endpoint's own spread allows (offline, or before Prometheus knows its
+            # spread: the floor).
+            floor = thresholds.latency_shift if label == "p95" else thresholds.tail_shift
+            shift = data.shift_thresholds.get(label, floor)
             verdict.tests[f"{label} slower"] = Test(
-                test.z, now / baseline, test.regressed and now / baseline > shift
+                test.z, now / baseline, test.regressed and now / baseline > shift, shift
             )
     if data.baseline_error_ratio is not None:
         expected = max(data.baseline_error_ratio, thresholds.error_floor)
@@ -99,6 +104,19 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
         if check.breached(baseline, now):
             verdict.breached.append(check.text)
     return verdict
+
+
+def spread_note(data: list[EndpointData], thresholds: Thresholds) -> str:
+    """Which shift a slower p95 (p99) had to clear: each endpoint's own (its spread, from
+    Prometheus) or, where that is unknown, the conservative floor."""
+    floors = f"{thresholds.latency_shift:.2f}x (p95), {thresholds.tail_shift:.2f}x (p99)"
+    known = sum(1 for endpoint in data if endpoint.shift_thresholds)
+    if not known:
+        return f"shift thresholds: each endpoint's spread is unknown here: the floors {floors}"
+    return (
+        f"shift thresholds: each endpoint's own, from its spread over the last 7 days "
+        f"({known} of {len(data)} endpoints; the others the floors {floors})"
+    )
 
 
 def _seconds(value: float | None) -> str:
@@ -197,7 +215,7 @@ def main(argv: list[str]) -> int:
     except (CompareError, ValueError) as error:
         return _usage_error(str(error))
     verdicts = [judge(endpoint, thresholds, args.fail_on) for endpoint in data]
-    print(render(verdicts, heading))
+    print(render(verdicts, heading + "\n" + spread_note(data, thresholds)))
     regressed = [v for v in verdicts if v.regressed]
     for v in regressed:
         print(f"regression: {v.method} {v.name}: {'; '.join(v.reasons())}")

@@ -41,6 +41,9 @@ class EndpointData:
     baseline_quantiles: dict[str, float] = field(default_factory=dict)
     baseline_error_ratio: float | None = None
     baseline_rate: float | None = None
+    # The shift (now / baseline) past which the p95 and p99 count as slower: each endpoint's
+    # own, from its spread, where Prometheus records one; else the floors.
+    shift_thresholds: dict[str, float] = field(default_factory=dict)
 
     @property
     def requests_in_histogram(self) -> float:
@@ -244,6 +247,12 @@ def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
         f"job_method_name:loadgen_request_failures:baseline_ratio{{{selector}}}"
     )
     rates = prometheus.by_endpoint(f"job_method_name:loadgen_requests:baseline_rate{{{selector}}}")
+    shift_thresholds = {
+        label: prometheus.by_endpoint(
+            f"job_method_name:loadgen_latency_{label}_shift:threshold{{{selector}}}"
+        )
+        for label in ("p95", "p99")
+    }
     # The p95 and p99 the alerts compare with (the p50 has only the daily medians).
     recorded = {
         label: prometheus.by_endpoint(
@@ -261,6 +270,9 @@ def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
         }
         data.baseline_error_ratio = error_ratios.get(key)
         data.baseline_rate = rates.get(key)
+        data.shift_thresholds = {
+            label: values[key] for label, values in shift_thresholds.items() if key in values
+        }
         result.append(data)
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(prometheus.at))
     heading = (

@@ -75,11 +75,13 @@ def recorded_constants(path: Path = SLO_RULES) -> dict[str, float]:
 class Test:
     """One test's outcome: how many standard deviations the count is from what the baseline
     expects (z), how far it moved (lift: the share's ratio, or for latency the quantile's),
-    and whether both clear their thresholds."""
+    and whether both clear their thresholds (`threshold`: the lift's, where it is the
+    endpoint's own)."""
 
     z: float
     lift: float
     regressed: bool
+    threshold: float | None = None
 
 
 def deviate(observed: float, expected: float) -> float:

@@ -34,7 +34,7 @@ UNITS_MS = {
 _DURATION = r"(?:\d+(?:ms|[smhdwy]))+"
 _RANGE = re.compile(rf"\[({_DURATION})(?::({_DURATION}))?\]")
 _OFFSET = re.compile(rf"\boffset ({_DURATION})")
-_KEYED = re.compile(rf"^(\s+(?:for|interval): )({_DURATION})$", re.MULTILINE)
+_KEYED = re.compile(rf"^(\s+(?:for|keep_firing_for|interval): )({_DURATION})$", re.MULTILINE)
 
 
 def _compressed(duration: str, factor: float) -> str:
@@ -45,8 +45,8 @@ def _compressed(duration: str, factor: float) -> str:
 
 
 def compress_rules(text: str, factor: float) -> str:
-    """Every duration of a rule file (range windows, subquery steps, offsets, `for`, group
-    intervals) divided by `factor`."""
+    """Every duration of a rule file (range windows, subquery steps, offsets, `for`,
+    `keep_firing_for`, group intervals) divided by `factor`."""
 
     def window(match: re.Match) -> str:
         step = f":{_compressed(match.group(2), factor)}" if match.group(2) else ""

@@ -1,5 +1,6 @@
 """The regression benchmark's replay of alerts (`tools.rule_replay`) against what a real
-Prometheus rule manager does with the same alert, live: the same firing times."""
+Prometheus rule manager does with the same alerts, live: the same firing and resolving times,
+with `for:` and with `keep_firing_for:`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tests.support.processes import free_port, stop_process, wait_until
 from tools import rule_replay as replay
 
 # Seconds since the start at which the gauge is 1 (else 0): runs longer and shorter than
-# the alert's `for: 4s`.
+# the first alert's `for: 4s`, with gaps of 3 s that the second alert's keep_firing_for: 4s
+# bridges (one episode, from 3 s to the last run's end plus 4 s).
 HIGH = [(3, 6), (9, 17), (20, 22), (25, 33)]
 RULES = """groups:
   - name: flaps
@@ -23,6 +25,9 @@ RULES = """groups:
       - alert: GaugeHigh
         expr: flap_gauge > 0
         for: 4s
+      - alert: GaugeHighKept
+        expr: flap_gauge > 0
+        keep_firing_for: 4s
 """
 
 
@@ -59,26 +64,38 @@ def test_replayed_alerts_fire_when_prometheus_fires_them(tmp_path):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: time.time() - started > HIGH[-1][1] + 6, 60, "the flaps")
+        wait_until(lambda: time.time() - started > HIGH[-1][1] + 9, 60, "the flaps")
         end = int(time.time()) - 1
         begin = int(started) + 2
-        live = requests.get(
-            f"{url}/api/v1/query_range",
-            params={"query": 'ALERTS{alertstate="firing"}', "start": begin, "end": end, "step": 1},
-            timeout=10,
-        ).json()["data"]["result"]
-        live_firing = sorted(int(t) for series in live for t, _ in series["values"])
-        rule = replay.load_rules([tmp_path / "rules.yml"], 60)[0]
+
+        def live_firing(alert: str) -> list[int]:
+            query = f'ALERTS{{alertstate="firing", alertname="{alert}"}}'
+            answer = requests.get(
+                f"{url}/api/v1/query_range",
+                params={"query": query, "start": begin, "end": end, "step": 1},
+                timeout=10,
+            ).json()["data"]["result"]
+            return sorted(int(t) for series in answer for t, _ in series["values"])
+
+        live = {alert: live_firing(alert) for alert in ("GaugeHigh", "GaugeHighKept")}
+        rules = replay.load_rules([tmp_path / "rules.yml"], 60)
         server = replay.Prometheus(tmp_path)
         server.port = port
-        replayed = replay.episodes(server, rule, begin, end)
+        replayed = {rule.name: replay.episodes(server, rule, begin, end) for rule in rules}
     finally:
         stop_process(prometheus)
         exporter.shutdown()
-    # Two runs outlast `for: 4s` (9-17 s and 25-33 s); the others do not.
-    assert len(replayed) == 2, replayed
-    live_starts = [t for t in live_firing if t - 1 not in live_firing]
-    assert len(live_starts) == 2, live_firing
-    for episode, live_start in zip(replayed, sorted(live_starts), strict=True):
-        # The rule manager evaluates at its own phase within the second: one step apart at most.
-        assert abs(episode.fired - live_start) <= 1.5, (episode, live_starts)
+    for alert, episodes in replayed.items():
+        firing = live[alert]
+        live_starts = [t for t in firing if t - 1 not in firing]
+        live_ends = [t + 1 for t in firing if t + 1 not in firing]
+        # GaugeHigh: two runs outlast `for: 4s` (9-17 s and 25-33 s), the others do not.
+        # GaugeHighKept: the 3 s gaps are bridged: one episode.
+        assert len(episodes) == len(live_starts) == (2 if alert == "GaugeHigh" else 1), (
+            alert, episodes, firing,
+        )  # fmt: skip
+        for episode, start, stop in zip(episodes, live_starts, live_ends, strict=True):
+            # The rule manager evaluates at its own phase within the second: a step apart at
+            # most, each way.
+            assert abs(episode.fired - start) <= 1.5, (alert, episode, live_starts)
+            assert abs(episode.resolved - stop) <= 2.5, (alert, episode, live_ends)

@@ -8,6 +8,8 @@ from argparse import ArgumentTypeError
 import pytest
 
 from service.regression import fail_on
+from service.regression.compare import judge, spread_note
+from service.regression.sources import EndpointData
 from service.regression.stats import (
     Thresholds,
     baseline_bucket,
@@ -118,3 +120,26 @@ def test_fail_on_compares_against_the_baseline_or_an_absolute_value():
 def test_fail_on_says_what_is_wrong(text, message):
     with pytest.raises(ArgumentTypeError, match=message):
         fail_on.parse(text)
+
+
+def test_compare_holds_a_slower_p95_to_the_endpoints_own_spread():
+    thresholds = Thresholds.from_rule_file()
+
+    def endpoint(**extra) -> EndpointData:
+        # 1,000 requests, 25 % of them above the baseline's p95 bucket (0.2 s, 5 % expected):
+        # the p95 about 1.5x the baseline's, far beyond chance.
+        data = EndpointData("GET", "/api/x", requests=1000, window_s=900, **extra)
+        data.buckets = [(0.1, 500.0), (0.2, 750.0), (0.4, 990.0), (0.8, 1000.0), (math.inf, 1000.0)]
+        data.baseline_buckets = {0.95: (0.2, 0.05)}
+        data.baseline_quantiles = {"p95": 0.25}
+        return data
+
+    offline = judge(endpoint(), thresholds, [])
+    assert offline.tests["p95 slower"].regressed  # the floor, 1.15x
+    assert offline.tests["p95 slower"].threshold == thresholds.latency_shift
+    wanders = judge(endpoint(shift_thresholds={"p95": 1.6}), thresholds, [])
+    assert not wanders.tests["p95 slower"].regressed  # within its own spread
+    assert "spread is unknown" in spread_note([endpoint()], thresholds)
+    assert "1 of 2 endpoints" in spread_note(
+        [endpoint(shift_thresholds={"p95": 1.6}), endpoint()], thresholds
+    )
