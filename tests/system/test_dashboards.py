@@ -152,7 +152,6 @@ def substitute(expr: str, chosen: dict[str, str]) -> str:
     return expr
 
 
-@pytest.mark.xdist_group("dashboards_stack")  # one worker: the four share the stack
 @pytest.mark.parametrize("name", sorted(generate.DASHBOARDS))
 def test_every_query_of_every_panel_returns_data_from_a_real_run(stack, name):
     board = json.loads((DASHBOARDS / f"{name}.json").read_text())

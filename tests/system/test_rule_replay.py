@@ -32,11 +32,13 @@ RULES = """groups:
 
 
 def test_replayed_alerts_fire_when_prometheus_fires_them(tmp_path):
-    started = time.time()
+    # The schedule starts once the rule manager evaluates (a busy machine starts Prometheus
+    # slowly): before it, the gauge is 0.
+    started = [float("inf")]
 
     class Gauge(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            now = time.time() - started
+            now = time.time() - started[0]
             value = int(any(a <= now < b for a, b in HIGH))
             body = f"# TYPE flap_gauge gauge\nflap_gauge {value}\n".encode()
             self.send_response(200)
@@ -64,9 +66,11 @@ def test_replayed_alerts_fire_when_prometheus_fires_them(tmp_path):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: time.time() - started > HIGH[-1][1] + 9, 60, "the flaps")
+        wait_until(lambda: _evaluated(url), 120, "the rule manager's first evaluations")
+        started[0] = time.time()
+        wait_until(lambda: time.time() - started[0] > HIGH[-1][1] + 9, 60, "the flaps")
         end = int(time.time()) - 1
-        begin = int(started) + 2
+        begin = int(started[0]) + 1
 
         def live_firing(alert: str) -> list[int]:
             query = f'ALERTS{{alertstate="firing", alertname="{alert}"}}'
@@ -99,3 +103,15 @@ def test_replayed_alerts_fire_when_prometheus_fires_them(tmp_path):
             # most, each way.
             assert abs(episode.fired - start) <= 1.5, (alert, episode, live_starts)
             assert abs(episode.resolved - stop) <= 2.5, (alert, episode, live_ends)
+
+
+def _evaluated(url: str) -> bool:
+    """The rule group has been evaluated and the gauge scraped."""
+    try:
+        groups = requests.get(f"{url}/api/v1/rules", timeout=2).json()["data"]["groups"]
+        targets = requests.get(f"{url}/api/v1/targets", timeout=2).json()["data"]
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+    evaluated = groups and not groups[0]["lastEvaluation"].startswith("0001")
+    scraped = any(t["health"] == "up" for t in targets["activeTargets"])
+    return bool(evaluated and scraped)
