@@ -69,6 +69,10 @@ def scrapers(tmp_path):
         prometheus.stop()
 
 
+NATIVE_TOTAL = "sum by (method, name) (histogram_count(loadgen_request_duration_seconds))"
+CLASSIC_TOTAL = "sum by (method, name) (loadgen_request_duration_seconds_count)"
+
+
 def by_endpoint(result: list[dict]) -> dict[tuple[str, str], float]:
     return {
         (series["metric"]["method"], series["metric"]["name"]): float(series["value"][1])
@@ -89,8 +93,23 @@ def check_against_prometheus(
     native: ScrapingPrometheus, classic: ScrapingPrometheus, tmp_path: Path, process
 ) -> None:
     started = time.time()
-    # The run ends after RUN_S; then both servers scrape the final totals a few times.
+    # The run ends after RUN_S; then both servers scrape the final totals a few times. On a
+    # busy machine the workers' last reports reach the master later: wait until both servers
+    # hold the same totals twice, two seconds apart.
     wait_until(lambda: time.time() - started > RUN_S + 4, RUN_S + 10, "the end of the run")
+    totals: list[tuple[float, float]] = []
+
+    def settled() -> bool:
+        now = time.time()
+        pair = (
+            sum(v for v in by_endpoint(native.query(NATIVE_TOTAL, now)).values()),
+            sum(v for v in by_endpoint(classic.query(CLASSIC_TOTAL, now)).values()),
+        )
+        totals.append(pair)
+        time.sleep(2)
+        return len(totals) > 1 and pair[0] == pair[1] == totals[-2][0] == totals[-2][1]
+
+    wait_until(settled, 40, "both servers to hold the final totals")
     at = time.time() - 1
     assert native.target()["lastError"] == "" and classic.target()["lastError"] == ""
 
