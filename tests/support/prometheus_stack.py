@@ -1,8 +1,9 @@
 """A real Prometheus and Alertmanager for the tests, configured from the project's own files.
 
 The test copy differs from what ships in three ways only: targets on the tests' ports, a
-1 s scrape and evaluation interval, and every duration in the rules (range windows, offsets,
-`for`) divided by the same factor — the same rules on a clock that runs faster.
+1 s scrape and evaluation interval, and every duration that drives the rules (range windows and
+offsets in the expressions, `for`) divided by the same factor — the same rules on a clock that
+runs faster. Annotations keep their real durations.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ UNITS_MS = {
 _DURATION = r"(?:\d+(?:ms|[smhdwy]))+"
 _RANGE = re.compile(rf"\[({_DURATION})(?::({_DURATION}))?\]")
 _OFFSET = re.compile(rf"\boffset ({_DURATION})")
-_KEYED = re.compile(rf"^(\s+(?:for|keep_firing_for|interval): )({_DURATION})$", re.MULTILINE)
+_KEYED = ("for", "keep_firing_for", "interval")
 
 
 def _compressed(duration: str, factor: float) -> str:
@@ -44,17 +45,28 @@ def _compressed(duration: str, factor: float) -> str:
     return f"{max(1, round(milliseconds / factor))}ms"
 
 
-def compress_rules(text: str, factor: float) -> str:
-    """Every duration of a rule file (range windows, subquery steps, offsets, `for`,
-    `keep_firing_for`, group intervals) divided by `factor`."""
-
+def _compressed_expr(expr: str, factor: float) -> str:
     def window(match: re.Match) -> str:
         step = f":{_compressed(match.group(2), factor)}" if match.group(2) else ""
         return f"[{_compressed(match.group(1), factor)}{step}]"
 
-    text = _RANGE.sub(window, text)
-    text = _OFFSET.sub(lambda m: f"offset {_compressed(m.group(1), factor)}", text)
-    return _KEYED.sub(lambda m: m.group(1) + _compressed(m.group(2), factor), text)
+    expr = _RANGE.sub(window, expr)
+    return _OFFSET.sub(lambda m: f"offset {_compressed(m.group(1), factor)}", expr)
+
+
+def compress_rules(text: str, factor: float) -> str:
+    """The durations that drive a rule file (range windows, subquery steps and offsets in
+    every `expr`; `for`, `keep_firing_for`, group intervals) divided by `factor`. Annotations
+    keep theirs: their queries read back over real time (a deploy in the last 6 hours)."""
+    document = yaml.safe_load(text)
+    for group in document.get("groups", []):
+        for holder in [group, *group.get("rules", [])]:
+            for key in _KEYED:
+                if key in holder:
+                    holder[key] = _compressed(str(holder[key]), factor)
+            if "expr" in holder:
+                holder["expr"] = _compressed_expr(str(holder["expr"]), factor)
+    return yaml.safe_dump(document, sort_keys=False, width=1_000_000)
 
 
 @dataclass

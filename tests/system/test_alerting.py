@@ -88,6 +88,7 @@ def test_the_compressed_test_copy_of_the_rules_is_valid(tmp_path):
     assert "[4320000ms:90000ms]" in regression  # a subquery's range and step, 1d:30m / 20
     assert "interval: 3000ms" in regression and "for: 30000ms" in regression  # 1m, 10m / 20
     assert "keep_firing_for: 90000ms" in regression  # 30m / 20
+    assert "[6h]" in regression  # an annotation's look-back (a deploy) stays in real time
 
 
 @pytest.mark.long(minutes=1)
