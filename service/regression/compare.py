@@ -88,15 +88,17 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
             )
     if data.baseline_error_ratio is not None:
         expected = max(data.baseline_error_ratio, thresholds.error_floor)
+        lift = data.shift_thresholds.get("errors", thresholds.error_lift)
         test = share_above_test(
             data.failures, data.requests, expected,
-            thresholds.error_z, thresholds.error_lift, thresholds.min_failures,
+            thresholds.error_z, lift, thresholds.min_failures,
         )  # fmt: skip
         if test:
             verdict.tests["errors"] = test
     if data.baseline_rate is not None and data.window_s:
+        ratio = data.shift_thresholds.get("throughput", thresholds.throughput_ratio)
         test = throughput_test(data.requests, data.baseline_rate * data.window_s,
-                               thresholds.z, thresholds.throughput_ratio)  # fmt: skip
+                               thresholds.z, ratio)  # fmt: skip
         if test:
             verdict.tests["throughput lower"] = test
     for check in checks:
@@ -107,14 +109,17 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
 
 
 def spread_note(data: list[EndpointData], thresholds: Thresholds) -> str:
-    """Which shift a slower p95 (p99) had to clear: each endpoint's own (its spread, from
-    Prometheus) or, where that is unknown, the conservative floor."""
-    floors = f"{thresholds.latency_shift:.2f}x (p95), {thresholds.tail_shift:.2f}x (p99)"
+    """Which thresholds the tests had to clear: each endpoint's own (its spreads, from
+    Prometheus) or, where they are unknown, the conservative floors."""
+    floors = (
+        f"{thresholds.latency_shift:.2f}x (p95), {thresholds.tail_shift:.2f}x (p99), "
+        f"{thresholds.error_lift:g}x errors, {thresholds.throughput_ratio:g}x throughput"
+    )
     known = sum(1 for endpoint in data if endpoint.shift_thresholds)
     if not known:
-        return f"shift thresholds: each endpoint's spread is unknown here: the floors {floors}"
+        return f"thresholds: each endpoint's spread is unknown here: the floors {floors}"
     return (
-        f"shift thresholds: each endpoint's own, from its spread over the last 7 days "
+        f"thresholds: each endpoint's own, from its spreads over the last 7 days "
         f"({known} of {len(data)} endpoints; the others the floors {floors})"
     )
 

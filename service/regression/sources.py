@@ -41,8 +41,10 @@ class EndpointData:
     baseline_quantiles: dict[str, float] = field(default_factory=dict)
     baseline_error_ratio: float | None = None
     baseline_rate: float | None = None
-    # The shift (now / baseline) past which the p95 and p99 count as slower: each endpoint's
-    # own, from its spread, where Prometheus records one; else the floors.
+    # Each endpoint's own thresholds, from its spreads, where Prometheus records them (else
+    # the floors): the shift (now / baseline) past which the p95 and p99 count as slower
+    # ("p95", "p99"), the failure ratio's lift ("errors") and the throughput's ratio below
+    # which it dropped ("throughput").
     shift_thresholds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -252,6 +254,13 @@ def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
             f"job_method_name:loadgen_latency_{label}_shift:threshold{{{selector}}}"
         )
         for label in ("p95", "p99")
+    } | {
+        "errors": prometheus.by_endpoint(
+            f"job_method_name:loadgen_request_failures:lift_threshold{{{selector}}}"
+        ),
+        "throughput": prometheus.by_endpoint(
+            f"job_method_name:loadgen_requests:drop_threshold{{{selector}}}"
+        ),
     }
     # The p95 and p99 the alerts compare with (the p50 has only the daily medians).
     recorded = {

@@ -143,3 +143,21 @@ def test_compare_holds_a_slower_p95_to_the_endpoints_own_spread():
     assert "1 of 2 endpoints" in spread_note(
         [endpoint(shift_thresholds={"p95": 1.6}), endpoint()], thresholds
     )
+
+
+def test_compare_holds_errors_and_throughput_to_the_endpoints_own_spread():
+    thresholds = Thresholds.from_rule_file()
+
+    def endpoint(**extra) -> EndpointData:
+        # 1,000 requests in 15 minutes, 20 failures (4x a 0.5 % baseline, far beyond chance),
+        # against 3,000 expected (a third: fewer, far beyond chance).
+        data = EndpointData("GET", "/api/x", requests=1000, failures=20, window_s=900, **extra)
+        data.baseline_error_ratio = 0.005
+        data.baseline_rate = 3000 / 900
+        return data
+
+    offline = judge(endpoint(), thresholds, [])
+    assert offline.tests["errors"].regressed and offline.tests["throughput lower"].regressed
+    wanders = judge(endpoint(shift_thresholds={"errors": 6.0, "throughput": 0.2}), thresholds, [])
+    assert not wanders.tests["errors"].regressed  # 4x is within its own spread (6x)
+    assert not wanders.tests["throughput lower"].regressed  # a third is within it (0.2)
