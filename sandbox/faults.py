@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +34,19 @@ class Latency(BaseModel):
         return max(0.0, ms) / 1000
 
 
+class Stall(BaseModel):
+    """The target stops answering for `for_s` in every `every_s` (on the wall clock): a
+    request that arrives during a stall waits until it ends (a GC pause, a failover)."""
+
+    model_config = ConfigDict(extra="forbid")
+    every_s: float = Field(gt=0, le=86_400)
+    for_s: float = Field(gt=0, le=3_600)
+
+    def wait_s(self, now: float) -> float:
+        phase = now % self.every_s
+        return self.for_s - phase if phase < self.for_s else 0.0
+
+
 class FaultRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path_prefix: str = Field(pattern=r"^/", max_length=200)
@@ -41,11 +55,14 @@ class FaultRule(BaseModel):
     error_status: int = Field(500, ge=400, le=599)
     outage: bool = False
     garbage: bool = False  # 200 with a body that is not JSON (a broken proxy, a bad deploy)
+    stall: Stall | None = None
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultRule:
-        if not (self.latency or self.error_rate or self.outage or self.garbage):
-            raise ValueError("a fault rule needs latency, error_rate, outage or garbage")
+        if not (self.latency or self.error_rate or self.outage or self.garbage or self.stall):
+            raise ValueError("a fault rule needs latency, error_rate, outage, garbage or stall")
+        if self.stall is not None and self.stall.for_s >= self.stall.every_s:
+            raise ValueError("a stall must be shorter than its period")
         return self
 
 
@@ -82,6 +99,8 @@ class FaultBoard:
         """Sleep the rule's latency; return the status to fail with, or None to proceed."""
         if rule.outage:
             return 503
+        if rule.stall is not None:
+            await asyncio.sleep(rule.stall.wait_s(time.time()))
         if rule.latency is not None:
             await asyncio.sleep(rule.latency.draw_s(self._rng))
         if rule.error_rate and self._rng.random() < rule.error_rate:

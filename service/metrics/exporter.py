@@ -21,6 +21,7 @@ from service.metrics.server import MetricsServer
 from service.metrics.store import MetricStore
 from service.monitor.health import ProcessMonitor, WorkersHealth
 from service.monitor.worker_expectation import WorkerExpectation
+from service.open_model.corrected import with_corrected
 from service.operation.runner_mode import RunnerMode
 from service.settings.exporter_options import ExporterOptions
 
@@ -36,10 +37,18 @@ def _package_version() -> str:
 
 
 class Exporter:
-    def __init__(self, environment: Any, options: ExporterOptions, mode: RunnerMode) -> None:
+    def __init__(
+        self,
+        environment: Any,
+        options: ExporterOptions,
+        mode: RunnerMode,
+        open_model: bool = False,
+    ) -> None:
         self.environment = environment
         self.options = options
         self.store = MetricStore(options.limits)
+        if open_model:
+            self.store.enable_arrivals()
         runner = environment.runner
         self.mode = mode
         self.is_worker = mode is RunnerMode.WORKER
@@ -60,7 +69,10 @@ class Exporter:
             self.expectation = WorkerExpectation(runner, expect_workers)
             self.collector.sources.append(self.expectation.families)
         self.server: MetricsServer | None = None
-        self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
+        # Open mode also records each request's corrected duration (a plain store otherwise:
+        # closed mode's hot path is unchanged).
+        record = with_corrected(self.store) if open_model else self.store.record_request
+        self.tap = RequestTap(environment.events.request, runner, record)
 
     def attach(self) -> None:
         """Register the listeners this runner needs and, unless a worker, serve /metrics."""

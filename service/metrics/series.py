@@ -19,8 +19,8 @@ class RequestSeries:
     `native`, the sparse rest (times outside that range, and whatever a master merges)."""
 
     __slots__ = (
-        "bytes", "codes", "counts", "dense", "failures", "first_key", "method", "name", "native",
-        "reasons", "sum_ms",
+        "bytes", "codes", "corrected", "counts", "dense", "failures", "first_key", "method",
+        "name", "native", "reasons", "sum_ms",
     )  # fmt: skip
 
     def __init__(
@@ -41,6 +41,8 @@ class RequestSeries:
         # total is their sum, computed at scrape time instead of once more per request.
         self.codes: dict[int, int] = {}
         self.reasons: dict[str, int] = {}
+        # Open mode: each request's time from its iteration's intended start (seconds).
+        self.corrected: ValueSeries | None = None
 
     @property
     def requests(self) -> int:

@@ -19,6 +19,7 @@ from service.metrics.failure_reasons import FailureReasons
 from service.metrics.native import index, schema_for
 from service.metrics.series import RequestSeries, ValueSeries
 from service.metrics.snapshot import stable_items
+from service.open_model.accounts import ArrivalAccounts
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # request_type values that are not requests: the seed's custom values and system samples.
@@ -76,7 +77,14 @@ class MetricStore:
             2.0**self.schema, self._first_key, self._keys, first_classic,
             [*bounds_ms, float("inf")],
         )  # fmt: skip
+        # Open mode only (`enable_arrivals`): the arrivals' accounts.
+        self.arrivals: ArrivalAccounts | None = None
         self._start_over()
+
+    def enable_arrivals(self) -> ArrivalAccounts:
+        if self.arrivals is None:
+            self.arrivals = ArrivalAccounts(self.layout, self.schema)
+        return self.arrivals
 
     def _start_over(self) -> None:
         """Empty series and budgets: a new store, and a worker's after each drain."""
@@ -229,6 +237,7 @@ class MetricStore:
                 wire.RequestRow(
                     method, name, s.counts, s.sum_ms, s.failures, s.bytes,
                     list(s.codes.items()), list(s.reasons.items()), s.native_wire(),
+                    s.corrected.wire() if s.corrected is not None else None,
                 )
                 for method, by_name in self.requests.items()
                 for name, s in by_name.items()
@@ -237,6 +246,7 @@ class MetricStore:
             custom=[[name, *s.wire()] for name, s in self.custom.items()],
             folded=[budget.folded for budget in self.budgets],
             errors=self.errors,
+            arrivals=self.arrivals.drain() if self.arrivals is not None else None,
         )  # fmt: skip
         self._start_over()
         return payload
@@ -259,6 +269,8 @@ class MetricStore:
                 reason = self.reasons.admit(reason)
                 series.reasons[reason] = series.reasons.get(reason, 0) + count
             series.add_native(*row.native)
+            if row.corrected is not None:
+                self.corrected_series(series).add(*row.corrected)
         self.threats.add(*received.threats)
         for name, *content in received.custom:
             self.custom_series(name).add(*content)
@@ -266,10 +278,18 @@ class MetricStore:
             if folded:
                 budget.fold(folded)
         self.errors += received.errors
+        if received.arrivals is not None:
+            self.enable_arrivals().add(received.arrivals)
 
     def series(self, method: str, name: str) -> RequestSeries:
         """The series of (method, name), created within budget (the merge's way in)."""
         return self.requests.get(method, {}).get(name) or self._series(method, name)
+
+    def corrected_series(self, series: RequestSeries) -> ValueSeries:
+        """The corrected durations of a request series, created on first use."""
+        if series.corrected is None:
+            series.corrected = ValueSeries(self.layout, self.schema)
+        return series.corrected
 
     def custom_series(self, name: str) -> ValueSeries:
         """The custom value series of `name`, created within budget."""

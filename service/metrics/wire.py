@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from service.metrics.buckets import Layout, latency_layout
 
-PAYLOAD_VERSION = 3
+PAYLOAD_VERSION = 4
 
 
 class RequestRow(NamedTuple):
@@ -25,6 +25,7 @@ class RequestRow(NamedTuple):
     codes: list[tuple[int, int]]
     reasons: list[tuple[str, int]]
     native: list  # NativeBuckets.wire(): schema, positive and negative buckets, zeros
+    corrected: list | None  # open mode: ValueSeries.wire() of the corrected durations
 
 
 class Payload(NamedTuple):
@@ -35,6 +36,7 @@ class Payload(NamedTuple):
     custom: list  # [name, *ValueSeries.wire()]
     folded: list[int]  # per cardinality budget, in the store's order
     errors: int
+    arrivals: list | None  # open mode: ArrivalAccounts.drain()
 
 
 def encode(
@@ -45,6 +47,7 @@ def encode(
     custom: list,
     folded: list[int],
     errors: int,
+    arrivals: list | None,
 ) -> dict:
     """A drained store's content, as the dict that travels."""
     return {
@@ -55,6 +58,7 @@ def encode(
         "custom": custom,
         "folded": folded,
         "errors": errors,
+        "arrivals": arrivals,
     }
 
 
@@ -66,10 +70,18 @@ def decode(payload: dict, quantile_error: float, layout: Layout) -> Payload:
     rows = list(map(RequestRow._make, payload["requests"]))
     if payload.get("quantile_error") != quantile_error:
         remap = _bucket_remap(latency_layout(payload["quantile_error"]), layout)
-        rows = [row._replace(counts=_remapped(row.counts, remap, layout)) for row in rows]
+        rows = [
+            row._replace(
+                counts=_remapped(row.counts, remap, layout),
+                corrected=row.corrected
+                and [_remapped(row.corrected[0], remap, layout), *row.corrected[1:]],
+            )
+            for row in rows
+        ]
     return Payload(
-        rows, payload["threats"], payload["custom"], payload["folded"], payload["errors"]
-    )
+        rows, payload["threats"], payload["custom"], payload["folded"], payload["errors"],
+        payload["arrivals"],
+    )  # fmt: skip
 
 
 def _remapped(counts: list[int], remap: list[int], layout: Layout) -> list[int]:

@@ -19,6 +19,7 @@ from service.logs.redaction import scrub_url_credentials
 from service.metrics.custom_values import CustomValues
 from service.metrics.exporter import Exporter
 from service.metrics.server import PortInUse
+from service.open_model.controller import OpenModel
 from service.operation import web_auth
 from service.operation.host_guard import HostGuard
 from service.operation.master_link import MasterLink
@@ -27,7 +28,7 @@ from service.operation.probes import Probes
 from service.operation.retention import StatsRetention
 from service.operation.runner_mode import RunnerMode
 from service.operation.safety import cap_runner
-from service.operation.shapes import make_shape
+from service.operation.shapes import ContinuousShape, make_shape
 from service.operation.target_build import TargetBuild
 from service.settings.credentials import Credentials
 from service.settings.preflight import check_user_hosts, one_line_error
@@ -57,7 +58,9 @@ def on_init(
         options = settings.service
         if not is_worker:  # a worker's host and users come from its master
             check_user_hosts(settings, environment)
-        exporter = Exporter(environment, settings.exporter, mode)
+        exporter = Exporter(
+            environment, settings.exporter, mode, open_model=options.arrivals is not None
+        )
         exporter.attach()
     except (PortInUse, ValueError) as error:
         one_line_error(str(error))
@@ -70,6 +73,8 @@ def on_init(
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:
         MasterLink(environment, options.master_heartbeat_timeout_s).attach()
+        if options.arrivals is not None:
+            OpenModel(environment, options.arrivals, exporter.store, mode).attach()
         return
     cap_runner(runner, options.max_users, options.max_spawn_rate)
     if web_ui is not None and getattr(parsed, "web_login", False):
@@ -79,6 +84,11 @@ def on_init(
     if shape is not None:
         shape.runner = runner
         environment.shape_class = shape
+    if options.arrivals is not None:
+        level = shape.level if isinstance(shape, ContinuousShape) else (lambda: 1.0)
+        open_model = OpenModel(environment, options.arrivals, exporter.store, mode, level)
+        open_model.attach()
+        exporter.collector.sources.append(open_model.families)
     if options.target_build.configured:
         target_build = TargetBuild(options.target_build, lambda: environment.host)
         exporter.collector.sources.append(target_build.families)

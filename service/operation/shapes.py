@@ -2,6 +2,8 @@
 
 Peak users and spawn rate are Locust's own `--users`/`--spawn-rate`; the rest is
 `ShapeSettings`. Shapes never end unless given a duration: the service runs for weeks.
+Each shape is a level between its trough (0) and its peak (1) over time: users in closed
+mode, the arrival rate in open mode (where the users stay at the peak: the pool).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ class ContinuousShape(LoadTestShape):
         return self.target_users, self.spawn_rate()
 
     def users_now(self) -> int:
+        base = self.settings.base_users
+        return base + round((self.settings.users - base) * self.level())
+
+    def level(self) -> float:
+        """Where the shape is now between its trough (0) and its peak (1)."""
         raise NotImplementedError
 
     def spawn_rate(self) -> float:
@@ -68,8 +75,8 @@ class ContinuousShape(LoadTestShape):
 class SteadyShape(ContinuousShape):
     name = "steady"
 
-    def users_now(self) -> int:
-        return self.settings.users
+    def level(self) -> float:
+        return 1.0
 
 
 class SpikeShape(ContinuousShape):
@@ -78,9 +85,8 @@ class SpikeShape(ContinuousShape):
     name = "spike"
     default_period_s = 60.0
 
-    def users_now(self) -> int:
-        in_spike = self.clock() % self.period_s < self.settings.spike_s
-        return self.settings.users if in_spike else self.settings.base_users
+    def level(self) -> float:
+        return 1.0 if self.clock() % self.period_s < self.settings.spike_s else 0.0
 
     def spawn_rate(self) -> float:
         # A spike is a burst: reach the peak within a second, whatever --spawn-rate says.
@@ -93,12 +99,10 @@ class DiurnalShape(ContinuousShape):
     name = "diurnal"
     default_period_s = DAY_S
 
-    def users_now(self) -> int:
+    def level(self) -> float:
         peak_offset_s = self.settings.peak_hour / 24.0 * self.period_s
         phase = ((self.clock() - peak_offset_s) % self.period_s) / self.period_s
-        level = (1.0 + math.cos(2.0 * math.pi * phase)) / 2.0
-        base = self.settings.base_users
-        return base + round((self.settings.users - base) * level)
+        return (1.0 + math.cos(2.0 * math.pi * phase)) / 2.0
 
 
 class RampShape(ContinuousShape):
@@ -106,10 +110,8 @@ class RampShape(ContinuousShape):
 
     name = "ramp"
 
-    def users_now(self) -> int:
-        done = min(1.0, self.get_run_time() / self.settings.ramp_s)
-        base = self.settings.base_users
-        return base + round((self.settings.users - base) * done)
+    def level(self) -> float:
+        return min(1.0, self.get_run_time() / self.settings.ramp_s)
 
 
 SHAPES: dict[str, type[ContinuousShape]] = {

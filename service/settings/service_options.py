@@ -4,12 +4,13 @@ flags, also env vars and locust.conf, read and validated once at start-up."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from service.capacity.shape import CapacityPlan
 from service.capacity.verdict import Slo
+from service.open_model.plan import ArrivalPlan
 from service.operation.safety import Allowlist
 from service.operation.shapes import ShapeSettings
 from service.operation.target_build import BuildSource
@@ -30,6 +31,7 @@ class ServiceOptions:
     master_heartbeat_timeout_s: float
     target_build: BuildSource
     capacity: CapacityPlan | None = None  # --shape capacity: the search's settings
+    arrivals: ArrivalPlan | None = None  # --arrival-rate: open mode
 
     @classmethod
     def from_values(cls, v: Mapping[str, Any], parsed: Any | None) -> ServiceOptions:
@@ -48,10 +50,14 @@ class ServiceOptions:
             peak_hour=v["shape_peak_hour"],
             duration_s=v["shape_duration"],
         )
-        if v["shape"] and settings.base_users > settings.users:
+        if v["shape"] and settings.base_users > settings.users and not v["arrival_rate"]:
             raise ValueError(
                 f"--shape-base-users {settings.base_users} is above --users {settings.users}"
             )
+        arrivals = ArrivalPlan.from_values(v)
+        if arrivals is not None and v["shape"]:
+            # The shape moves the rate; the pool of users stays at --users.
+            settings = replace(settings, base_users=settings.users)
         capacity = None
         allowlist = Allowlist.parse(v["allowed_hosts"])
         if v["shape"] == "capacity":
@@ -76,6 +82,7 @@ class ServiceOptions:
             )
         return cls(
             capacity=capacity,
+            arrivals=arrivals,
             shape=v["shape"],
             shape_settings=settings,
             allowlist=allowlist,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.open_model.schedule import PROCESSES as ARRIVAL_PROCESSES
 from service.operation.safety import DEFAULT_ALLOWED_HOSTS
 from service.operation.shapes import SHAPES
 from service.settings.flags import Flag, add_flags
@@ -115,13 +116,34 @@ CAPACITY_FLAGS = (
          "write a self-contained HTML report here"),
 )  # fmt: skip
 
+# Open mode (`docs/open-model.md`): arrivals on a schedule instead of closed-loop users.
+OPEN_MODEL_FLAGS = (
+    Flag("--arrival-rate", "SECURENET_ARRIVAL_RATE",
+         Number(float, 0, 1_000_000, what="a number of arrivals per second"), 0.0,
+         "open mode: this many iterations per second across the whole swarm (the peak of "
+         "--shape); --users is the pool (default 0: closed loops, as Locust)"),
+    Flag("--base-arrival-rate", "SECURENET_BASE_ARRIVAL_RATE",
+         Number(float, 0, 1_000_000, what="a number of arrivals per second"), 0.0,
+         "open mode with --shape: the rate between spikes, at the diurnal trough, at the "
+         "start of a ramp"),
+    Flag("--arrival-process", "SECURENET_ARRIVAL_PROCESS",
+         Choice(*ARRIVAL_PROCESSES, empty_ok=False), "constant",
+         "constant (evenly spaced) or poisson (exponential gaps)"),
+    Flag("--max-arrival-delay", "SECURENET_MAX_ARRIVAL_DELAY", seconds(maximum=3600), 10.0,
+         "an arrival that finds no idle user waits this long for one, then is dropped"),
+    Flag("--max-arrival-rate", "SECURENET_MAX_ARRIVAL_RATE",
+         Number(float, 0, 1_000_000, above=True, what="a number of arrivals per second"),
+         5000.0, "refuse to start above this arrival rate"),
+)  # fmt: skip
+
 # Help sections of Locust's --help, in order; a section's flags stay out of its web UI form.
 SECTIONS = (
     ("SecureNet Prometheus exporter", EXPORTER_FLAGS),
     ("SecureNet load generator service", SERVICE_FLAGS),
+    ("SecureNet open model", OPEN_MODEL_FLAGS),
     ("SecureNet capacity search", CAPACITY_FLAGS),
 )
-FLAGS = EXPORTER_FLAGS + SERVICE_FLAGS + CAPACITY_FLAGS
+FLAGS = EXPORTER_FLAGS + SERVICE_FLAGS + OPEN_MODEL_FLAGS + CAPACITY_FLAGS
 
 
 def add_arguments(parser: Any) -> None:

@@ -66,7 +66,10 @@ def test_hostile_values_are_one_line_naming_the_flag(flag, kind, capsys):
     for raw in HOSTILE:
         if expected_valid(raw, kind):
             # Valid by type; the rails' limits are raised so only the type decides.
-            limits = ["--max-users=1000000", "--max-spawn-rate=100000"]
+            limits = ["--max-users=1000000", "--max-spawn-rate=100000",
+                      "--max-arrival-rate=1000000"]  # fmt: skip
+            if flag == "--base-arrival-rate":  # a trough needs a peak and a shape
+                limits += ["--arrival-rate=1000000", "--shape=steady"]
             parsed = parser().parse_args([*limits, f"{flag}={raw}"])
             assert math.isfinite(getattr(parsed, _dest(flag)))
             continue

@@ -37,6 +37,14 @@ def request_families(store: MetricStore) -> Iterator[Family]:
         (*REQUEST, "code"),
     )
     size = Family("loadgen_response_bytes", "counter", "Response body bytes received.", REQUEST)
+    corrected = Family(
+        "loadgen_request_corrected_duration_seconds",
+        "histogram",
+        "Open mode: response time plus the iteration's start delay, i.e. from its scheduled "
+        "start (corrected for coordinated omission).",
+        REQUEST,
+        layout=store.layout,
+    )
     for series in store.each_series():
         method, name = labels = (series.method, series.name)
         counts, native = histogram_copy(series)
@@ -48,7 +56,12 @@ def request_families(store: MetricStore) -> Iterator[Family]:
             codes.add((method, name, str(status)), count)
         for reason, count in stable_items(series.reasons):
             reasons.add((method, name, reason), count)
+        if series.corrected is not None:
+            counts, native = histogram_copy(series.corrected)
+            corrected.add_histogram(labels, counts, series.corrected.sum, native)
     yield from (duration, requests, failures, reasons, codes, size)
+    if store.arrivals is not None:
+        yield corrected
 
 
 def value_families(store: MetricStore) -> Iterator[Family]:

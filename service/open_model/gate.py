@@ -1,0 +1,160 @@
+"""The gate between the arrival schedule and the users: in open mode a user waits here
+before each task until an arrival is handed to it.
+
+A dispatcher greenlet takes each arrival when it is due and hands it to the user that has
+waited longest; when no user is idle, the arrival waits, in order, for the next user that
+comes back, up to `max_delay_s`, and past that it is dropped. The user records how late it
+started; the requests of that iteration carry the delay (`DELAY_ATTRIBUTE` on the user's
+greenlet) so their latency can be measured from the intended start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent import getcurrent
+from gevent.event import Event
+from locust.exception import StopUser
+
+from service.open_model.accounts import LATE_AFTER_S, ArrivalAccounts
+from service.open_model.schedule import ArrivalSchedule
+
+DELAY_ATTRIBUTE = "loadgen_arrival_delay"
+# The dispatcher also wakes this often when nothing is due, to drop arrivals that waited
+# too long for a user.
+EXPIRY_CHECK_S = 0.1
+
+
+class _Seat:
+    """A user waiting for an arrival (kept on its greenlet: one per user, reused)."""
+
+    __slots__ = ("behind", "event", "intended")
+
+    def __init__(self) -> None:
+        self.event = Event()
+        self.intended: float | None = None
+        self.behind = False
+
+
+class ArrivalGate:
+    def __init__(
+        self,
+        accounts: ArrivalAccounts,
+        schedule: ArrivalSchedule,
+        max_delay_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.accounts = accounts
+        self.schedule = schedule
+        self.max_delay_s = max_delay_s
+        self.clock = clock
+        self.idle: deque[_Seat] = deque()
+        self.pending: deque[tuple[float, bool]] = deque()  # (intended, dispatcher behind)
+        self.wake = Event()
+        self.dispatcher: gevent.Greenlet | None = None
+        self.closed = False
+
+    @property
+    def rate(self) -> float:
+        return self.schedule.rate
+
+    def set_rate(self, rate: float) -> None:
+        """This process's arrivals per second from now on; starts the dispatcher."""
+        self.schedule.set_rate(rate, self.clock())
+        self.closed = False
+        if self.dispatcher is None or self.dispatcher.dead:
+            self.dispatcher = gevent.spawn(self._dispatch)
+        self.wake.set()
+
+    def stop(self) -> None:
+        """No more arrivals (the test is stopping): the schedule ends here, and the users
+        waiting for one stop (those in a task finish it, as Locust's --stop-timeout allows)."""
+        if self.dispatcher is not None:
+            self.dispatcher.kill(block=True)
+            self.dispatcher = None
+        self.schedule.set_rate(0.0, self.clock())
+        while self.idle:
+            self.idle.popleft().event.set()  # no arrival: the user stops
+
+    def close(self) -> None:
+        """The users are gone: arrivals still waiting for one never start (dropped)."""
+        self.stop()
+        self.closed = True
+        accounts = self.accounts
+        while self.pending:
+            accounts.dropped(self.pending.popleft()[1])
+
+    # -- the dispatcher -----------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        schedule = self.schedule
+        while True:
+            now = self.clock()
+            self._expire(now)
+            if schedule.due > now:
+                self.wake.clear()
+                self.wake.wait(min(schedule.due - now, EXPIRY_CHECK_S))
+                continue
+            intended = schedule.take()
+            self.accounts.scheduled += 1
+            behind = now - intended > LATE_AFTER_S
+            if self.idle:
+                seat = self.idle.popleft()
+                seat.intended, seat.behind = intended, behind
+                seat.event.set()
+            else:
+                self.pending.append((intended, behind))
+            if behind:
+                gevent.sleep(0)  # catching up: let the users it woke start meanwhile
+
+    def _expire(self, now: float) -> None:
+        pending = self.pending
+        while pending and now - pending[0][0] > self.max_delay_s:
+            self.accounts.dropped(pending.popleft()[1])
+
+    # -- the users' side ----------------------------------------------------------------
+
+    def enter(self) -> None:
+        """Block the calling user until an arrival is handed to it; record its start."""
+        current: Any = getcurrent()
+        pending = self.pending
+        if pending:
+            now = self.clock()
+            self._expire(now)
+            if pending:
+                intended, behind = pending.popleft()
+                self._start(current, intended, now, behind)
+                return
+        seat = getattr(current, "loadgen_seat", None)
+        if seat is None:
+            seat = current.loadgen_seat = _Seat()
+        self.idle.append(seat)
+        try:
+            seat.event.wait()
+        except BaseException:
+            # Stopped while waiting: out of the line; an arrival already handed to it goes
+            # back first in line (or, once the users are gone, counts as dropped).
+            if seat.intended is None:
+                self.idle.remove(seat)
+            elif self.closed:
+                self.accounts.dropped(seat.behind)
+            else:
+                self.pending.appendleft((seat.intended, seat.behind))
+            seat.intended = None
+            seat.event.clear()
+            raise
+        seat.event.clear()
+        intended, seat.intended = seat.intended, None
+        if intended is None:
+            raise StopUser()  # released by `stop`
+        # Handed straight to an idle user: a late start is the generator's own.
+        self._start(current, intended, self.clock(), True)
+
+    def _start(self, current: Any, intended: float, now: float, behind: bool) -> None:
+        delay = now - intended if now > intended else 0.0
+        setattr(current, DELAY_ATTRIBUTE, delay)
+        self.accounts.started(delay, behind)
