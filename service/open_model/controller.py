@@ -83,6 +83,8 @@ class OpenModel:
         self._update()
 
     def _on_stopping(self, **_kwargs: Any) -> None:
+        if self.running:
+            logger.info("arrivals_stop", scheduled=self.accounts.scheduled)
         self.running = False
         self.sent.clear()
 

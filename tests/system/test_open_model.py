@@ -1,0 +1,122 @@
+"""Open mode against a target that stalls 2 s in every 20 s (10 % of the time), 50 arrivals/s:
+the latency an open stream of clients sees, against what closed loops report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.processes import ROOT, free_port, sample_values
+
+PACED = ROOT / "tests" / "support" / "locustfiles" / "paced.py"
+STALL = {"every_s": 20.0, "for_s": 2.0}
+RATE = 50.0
+
+
+def run(sandbox_url: str, tmp_path: Path, name: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "service", "run", "--scenario", str(PACED), "--host", sandbox_url,
+         "-t", "84s", "--stop-timeout", "3", "--metrics-port", str(free_port()),
+         "--metrics-final-file", str(tmp_path / f"{name}.prom"), *args],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def quantiles(text: str, family: str) -> dict[float, float]:
+    """p95 and p99 as histogram_quantile computes them from the classic buckets."""
+    buckets = sorted(
+        (float(dict(labels)["le"]), count)
+        for labels, count in sample_values(text, f"{family}_bucket").items()
+    )
+    total = buckets[-1][1]
+    answer = {}
+    for q in (0.95, 0.99):
+        rank, below, below_count = q * total, 0.0, 0.0
+        for le, count in buckets:
+            if count >= rank:
+                answer[q] = below + (le - below) * (rank - below_count) / (count - below_count)
+                break
+            below, below_count = le, count
+    return answer
+
+
+def expected_quantiles(log: str) -> dict[float, float]:
+    """What clients arriving at 50/s between the run's first and last arrival see from this
+    stall schedule: the exact figures for the window the run had (1.0 s and 1.8 s over whole
+    periods)."""
+    events = {}
+    for line in log.splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            events.setdefault(entry["event"], datetime.fromisoformat(entry["timestamp"]))
+    start, stop = events["arrivals_start"].timestamp(), events["arrivals_stop"].timestamp()
+    arrivals = np.arange(start, stop, 1 / RATE)
+    phase = arrivals % STALL["every_s"]
+    waits = np.where(phase < STALL["for_s"], STALL["for_s"] - phase, 0.0)
+    return {q: float(np.quantile(waits, q)) for q in (0.95, 0.99)}
+
+
+@pytest.mark.serial  # the stalls' backlogs drain at the machine's pace: measure it idle
+@pytest.mark.long(minutes=1.7)
+def test_open_mode_sees_the_stall_that_closed_loops_hide(start_sandbox, tmp_path):
+    # A target each: the stalls are on the wall clock, so the three runs meet them at the
+    # same moments, and one target would serve three runs' backlogs after each.
+    targets = [start_sandbox() for _ in range(3)]
+    for target in targets:
+        target.set_fault(path_prefix="/api/version", stall=STALL)
+    runs = {
+        "closed": run(targets[0].url, tmp_path, "closed", "-u", "20", "-r", "20"),
+        "open200": run(targets[1].url, tmp_path, "open200", "-u", "200", "-r", "100",
+                       "--arrival-rate", str(RATE)),  # fmt: skip
+        "open40": run(targets[2].url, tmp_path, "open40", "-u", "40", "-r", "40",
+                      "--arrival-rate", str(RATE)),  # fmt: skip
+    }
+    logs = {}
+    for name, process in runs.items():
+        _, logs[name] = process.communicate(timeout=120)
+        assert process.returncode == 0, logs[name][-2000:]
+    texts = {name: (tmp_path / f"{name}.prom").read_text() for name in runs}
+    measured = "loadgen_request_duration_seconds"
+    corrected = "loadgen_request_corrected_duration_seconds"
+    figures = {
+        name: (quantiles(texts[name], measured), quantiles(texts[name], corrected))
+        for name in ("open200", "open40")
+    }
+    closed = quantiles(texts["closed"], measured)
+    print(f"closed: p95 {closed[0.95]:.3f} s, p99 {closed[0.99]:.3f} s")
+    for name, (plain, fixed) in figures.items():
+        expected = expected_quantiles(logs[name])
+        print(f"{name}: expected p95 {expected[0.95]:.3f} p99 {expected[0.99]:.3f}; measured "
+              f"{plain[0.95]:.3f} {plain[0.99]:.3f}; corrected {fixed[0.95]:.3f} "
+              f"{fixed[0.99]:.3f}")  # fmt: skip
+        # The corrected family sees what open clients see, with any pool.
+        for q in (0.95, 0.99):
+            assert fixed[q] == pytest.approx(expected[q], rel=0.15), (name, q)
+        if name == "open200":  # a pool that never runs dry: Locust's own figure sees it too
+            for q in (0.95, 0.99):
+                assert plain[q] == pytest.approx(expected[q], rel=0.15), (name, q)
+    # A pool of 40 runs dry in each stall, yet its corrected figures are what the pool of 200
+    # measured directly.
+    for q in (0.95, 0.99):
+        assert figures["open40"][1][q] == pytest.approx(figures["open200"][0][q], rel=0.1), q
+    # Closed loops wait out the stall instead of arriving into it: their p95 hides it.
+    assert closed[0.95] < 0.3
+    assert "loadgen_arrivals_total" not in texts["closed"]
+    assert corrected not in texts["closed"]
+    for name in ("open200", "open40"):
+        outcomes = {
+            (dict(labels)["outcome"], dict(labels).get("reason", "")): value
+            for labels, value in sample_values(texts[name], "loadgen_arrivals_total").items()
+        }
+        scheduled = sample_values(texts[name], "loadgen_arrivals_scheduled_total")[frozenset()]
+        assert scheduled == sum(outcomes.values()) > 0.9 * 80 * RATE, (name, outcomes)
+        if name == "open40":  # 40 users cannot hold 100 arrivals of a stall: they wait
+            assert outcomes["late", "pool_busy"] > 0, outcomes
+        else:
+            assert outcomes["late", "pool_busy"] == outcomes["dropped", "pool_busy"] == 0
