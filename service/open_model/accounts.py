@@ -30,6 +30,9 @@ class ArrivalAccounts:
     def __init__(self, layout: Layout, schema: int) -> None:
         self.layout = layout
         self.schema = schema
+        # This process's own totals, never drained (its log line at the end of a test).
+        self.drained_scheduled = 0
+        self.drained_outcomes = dict.fromkeys(OUTCOMES, 0)
         self._start_over()
 
     def _start_over(self) -> None:
@@ -55,8 +58,20 @@ class ArrivalAccounts:
         """Everything counted since the last drain, as plain data (a worker's report)."""
         wire = [self.scheduled, [[*key, count] for key, count in self.outcomes.items()],
                 self.delay.wire()]  # fmt: skip
+        self.drained_scheduled += self.scheduled
+        for key, count in self.outcomes.items():
+            self.drained_outcomes[key] += count
         self._start_over()
         return wire
+
+    def totals(self) -> dict[str, int]:
+        """This process's arrivals since it started, by outcome (drained or not)."""
+        totals = {"scheduled": self.drained_scheduled + self.scheduled}
+        for (outcome, _reason), count in self.outcomes.items():
+            totals[outcome] = totals.get(outcome, 0) + count
+        for (outcome, _reason), count in self.drained_outcomes.items():
+            totals[outcome] += count
+        return totals
 
     def add(self, wire: list) -> None:
         """Add a worker's drained accounts (the master's side of `drain`)."""

@@ -98,7 +98,12 @@ class OpenModel:
         runner = self.environment.runner
         self.sends += 1
         resend = self.sends % round(RESEND_S / RATE_INTERVAL_S) == 0
-        for worker, share in split(rate, worker_pools(runner.clients.values())).items():
+        shares = split(rate, worker_pools(runner.clients.values()))
+        if shares.keys() != self.sent.keys():
+            logger.info("arrival_split", rate=rate, workers=len(shares),
+                        shares=sorted(round(share, 3) for share in shares.values()))  # fmt: skip
+            self.sent = {worker: self.sent[worker] for worker in shares if worker in self.sent}
+        for worker, share in shares.items():
             if resend or self.sent.get(worker) != share:
                 runner.send_message(RATE_MESSAGE, {"rate": share}, client_id=worker)
                 self.sent[worker] = share

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import structlog
 from gevent import getcurrent
 from gevent.event import Event
 from locust.exception import StopUser
@@ -23,6 +24,7 @@ from locust.exception import StopUser
 from service.open_model.accounts import LATE_AFTER_S, ArrivalAccounts
 from service.open_model.schedule import ArrivalSchedule
 
+logger = structlog.get_logger(__name__)
 DELAY_ATTRIBUTE = "loadgen_arrival_delay"
 # The dispatcher also wakes this often when nothing is due, to drop arrivals that waited
 # too long for a user.
@@ -57,6 +59,9 @@ class ArrivalGate:
         self.wake = Event()
         self.dispatcher: gevent.Greenlet | None = None
         self.closed = False
+        # When this test's arrivals began (the first rate) and ended (stop): its log line.
+        self.started_at: float | None = None
+        self.stopped_at = 0.0
 
     @property
     def rate(self) -> float:
@@ -65,6 +70,8 @@ class ArrivalGate:
     def set_rate(self, rate: float) -> None:
         """This process's arrivals per second from now on; starts the dispatcher."""
         self.schedule.set_rate(rate, self.clock())
+        if rate > 0 and self.started_at is None:
+            self.started_at = self.schedule.anchor
         self.closed = False
         if self.dispatcher is None or self.dispatcher.dead:
             self.dispatcher = gevent.spawn(self._dispatch)
@@ -76,6 +83,7 @@ class ArrivalGate:
         if self.dispatcher is not None:
             self.dispatcher.kill(block=True)
             self.dispatcher = None
+            self.stopped_at = self.clock()
         self.schedule.set_rate(0.0, self.clock())
         while self.idle:
             self.idle.popleft().event.set()  # no arrival: the user stops
@@ -87,6 +95,10 @@ class ArrivalGate:
         accounts = self.accounts
         while self.pending:
             accounts.dropped(self.pending.popleft()[1])
+        if self.started_at is not None:
+            logger.info("arrivals_accounted", seconds=round(self.stopped_at - self.started_at, 3),
+                        **accounts.totals())  # fmt: skip
+            self.started_at = None
 
     # -- the dispatcher -----------------------------------------------------------------
 

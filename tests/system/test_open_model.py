@@ -70,12 +70,11 @@ def test_open_mode_sees_the_stall_that_closed_loops_hide(start_sandbox, tmp_path
     targets = [start_sandbox() for _ in range(3)]
     for target in targets:
         target.set_fault(path_prefix="/api/version", stall=STALL)
+    open_mode = ("--arrival-rate", str(RATE))
     runs = {
         "closed": run(targets[0].url, tmp_path, "closed", "-u", "20", "-r", "20"),
-        "open200": run(targets[1].url, tmp_path, "open200", "-u", "200", "-r", "100",
-                       "--arrival-rate", str(RATE)),  # fmt: skip
-        "open40": run(targets[2].url, tmp_path, "open40", "-u", "40", "-r", "40",
-                      "--arrival-rate", str(RATE)),  # fmt: skip
+        "open200": run(targets[1].url, tmp_path, "open200", "-u", "200", "-r", "100", *open_mode),
+        "open40": run(targets[2].url, tmp_path, "open40", "-u", "40", "-r", "40", *open_mode),
     }
     logs = {}
     for name, process in runs.items():
