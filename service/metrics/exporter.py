@@ -47,8 +47,6 @@ class Exporter:
         self.environment = environment
         self.options = options
         self.store = MetricStore(options.limits)
-        if open_model:
-            self.store.enable_arrivals()
         runner = environment.runner
         self.mode = mode
         self.is_worker = mode is RunnerMode.WORKER
@@ -69,10 +67,24 @@ class Exporter:
             self.expectation = WorkerExpectation(runner, expect_workers)
             self.collector.sources.append(self.expectation.families)
         self.server: MetricsServer | None = None
-        # Open mode also records each request's corrected duration (a plain store otherwise:
-        # closed mode's hot path is unchanged).
-        record = with_corrected(self.store) if open_model else self.store.record_request
-        self.tap = RequestTap(environment.events.request, runner, record)
+        self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
+        if open_model:
+            self.enable_open_model()
+
+    def enable_open_model(self) -> None:
+        """Open mode: the arrivals' accounts, and each request's corrected duration too (a
+        plain store otherwise: closed mode's hot path is unchanged). A worker learns it from
+        its master, once its tap runs: the tap is re-attached with the new recording."""
+        if self.store.arrivals is not None:
+            return
+        self.store.enable_arrivals()
+        if self.is_master:
+            return
+        attached = self.tap.attached
+        self.tap.detach()
+        self.tap.record = with_corrected(self.store)
+        if attached:
+            self.tap.attach()
 
     def attach(self) -> None:
         """Register the listeners this runner needs and, unless a worker, serve /metrics."""

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import structlog
 from locust import LoadTestShape
 from locust.event import EventHook
 
@@ -35,6 +36,7 @@ from service.settings.preflight import check_user_hosts, one_line_error
 from service.settings.service_options import ServiceOptions
 from service.settings.settings import Settings
 
+logger = structlog.get_logger(__name__)
 RETENTION_INTERVAL_S = 10.0
 
 
@@ -73,8 +75,7 @@ def on_init(
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:
         MasterLink(environment, options.master_heartbeat_timeout_s).attach()
-        if options.arrivals is not None:
-            OpenModel(environment, options.arrivals, exporter.store, mode).attach()
+        follow_open_model(environment, exporter)
         return
     cap_runner(runner, options.max_users, options.max_spawn_rate)
     if web_ui is not None and getattr(parsed, "web_login", False):
@@ -100,6 +101,28 @@ def on_init(
     ActivityLog(
         environment, exporter.store, options.slow_request_s, options.log_interval_s, mode
     ).attach()
+
+
+def follow_open_model(environment: Any, exporter: Exporter) -> None:
+    """A worker runs open when its master does: the master's settings arrive with its first
+    spawn message, just before the users start (Locust's test_start on the worker)."""
+
+    following: list[OpenModel] = []
+
+    def on_test_start(**_kwargs: Any) -> None:
+        if following:
+            return  # open already (a later test of the same run)
+        try:
+            arrivals = Settings.read(environment.parsed_options).service.arrivals
+        except ValueError as error:
+            logger.error("master_settings_invalid", error=str(error))
+            return
+        if arrivals is not None:
+            exporter.enable_open_model()
+            following.append(OpenModel(environment, arrivals, exporter.store, RunnerMode.WORKER))
+            following[0].attach()
+
+    environment.events.test_start.add_listener(on_test_start)
 
 
 def load_shape(options: ServiceOptions, exporter: Exporter) -> LoadTestShape | None:
