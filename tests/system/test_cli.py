@@ -69,6 +69,17 @@ def port_is_free(port: int) -> bool:
         (["--allowed-hosts", " , "], "--allowed-hosts is empty"),
         (["--allowed-hosts", "10.0.0.0/33"], "'10.0.0.0/33' is not an IP network"),
         (["--host", "http://localhost:9", "--allowed-hosts", "10.0.0.0/8"], "not in the allowed"),
+        (["--arrival-rate", "-1"], "argument --arrival-rate: must be a number of arrivals"),
+        (["--arrival-rate", "nan"], "argument --arrival-rate: must be a number of arrivals"),
+        (["--arrival-rate", "6000"], "--arrival-rate 6000 is above the limit 5000"),
+        (["--arrival-rate", "50", "--max-arrival-rate", "0"], "argument --max-arrival-rate"),
+        (["--arrival-process", "bursty"], "must be one of constant, poisson, got 'bursty'"),
+        (["--arrival-process", ""], "must be one of constant, poisson, got ''"),
+        (["--max-arrival-delay", "0"], "argument --max-arrival-delay: must be a number of"),
+        (["--base-arrival-rate", "5"], "--base-arrival-rate needs --arrival-rate"),
+        (["--arrival-rate", "5", "--base-arrival-rate", "5"], "needs a --shape"),
+        (["--arrival-rate", "5", "--shape", "spike", "--base-arrival-rate", "9"],
+         "--base-arrival-rate 9 is above --arrival-rate 5"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
