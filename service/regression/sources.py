@@ -21,6 +21,8 @@ from service.regression.stats import (
 )
 
 BASELINE_DAYS = 7
+# Open mode's latency from the scheduled start (`service.open_model.corrected`).
+CORRECTED = "loadgen_request_corrected_duration_seconds"
 Key = tuple[str, str]  # method, name
 
 
@@ -86,6 +88,7 @@ def _read_snapshot(path: Path) -> dict[Key, EndpointData]:
         raise CompareError(f"cannot read {path}: {error.strerror or error}") from None
     endpoints: dict[Key, EndpointData] = {}
     buckets: dict[Key, dict[float, float]] = {}
+    corrected: dict[Key, dict[float, float]] = {}
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
@@ -99,9 +102,12 @@ def _read_snapshot(path: Path) -> dict[Key, EndpointData]:
                     endpoints.setdefault(key, EndpointData(*key)).failures = sample.value
                 elif sample.name == "loadgen_request_duration_seconds_bucket":
                     buckets.setdefault(key, {})[_le(labels["le"])] = sample.value
+                elif sample.name == f"{CORRECTED}_bucket":
+                    corrected.setdefault(key, {})[_le(labels["le"])] = sample.value
     except ValueError as error:
         raise CompareError(f"{path} is not a Prometheus text file: {error}") from None
-    for key, by_le in buckets.items():
+    # An open-mode run's latency is the corrected one, as the regression alerts read it.
+    for key, by_le in (buckets | corrected).items():
         endpoints.setdefault(key, EndpointData(*key)).buckets = _sorted_buckets(by_le)
     if not endpoints:
         raise CompareError(f"{path} has no loadgen_requests_total: not a --metrics-final-file")
@@ -222,16 +228,19 @@ def from_prometheus(url: str, job: str, window_s: float, since_change: bool,
     failures_now = prometheus.by_endpoint(
         f"{by} (increase(loadgen_request_failures_total{{{selector}}}[{w}]))"
     )
-    bucket_expr = (
-        "sum by (method, name, le) "
-        "(increase(loadgen_request_duration_seconds_bucket{{{s}}}[{w}]{o}))"
-    )
-    buckets_now = prometheus.buckets(bucket_expr.format(s=selector, w=w, o=""))
+
+    # The corrected family where a run was open, as the regression alerts read it.
+    def bucket_expr(offset: str) -> str:
+        return (
+            f"sum by (method, name, le) (increase({CORRECTED}_bucket{{{selector}}}[{w}]{offset})"
+            f" or increase(loadgen_request_duration_seconds_bucket{{{selector}}}[{w}]{offset}))"
+        )
+
+    buckets_now = prometheus.buckets(bucket_expr(""))
     if not any(v > 0 for v in requests_now.values()):
         raise CompareError(f"no requests of job {job!r} in the last {w} at {url}: nothing to judge")
     quantiles = _median_quantiles(
-        prometheus.buckets(bucket_expr.format(s=selector, w=w, o=f" offset {day}d"))
-        for day in range(1, BASELINE_DAYS + 1)
+        prometheus.buckets(bucket_expr(f" offset {day}d")) for day in range(1, BASELINE_DAYS + 1)
     )
     chosen: dict[Key, dict[float, tuple[float, float]]] = {}
     for quantile, label in ((0.95, "p95"), (0.99, "p99")):

@@ -78,8 +78,10 @@ def port_is_free(port: int) -> bool:
         (["--max-arrival-delay", "0"], "argument --max-arrival-delay: must be a number of"),
         (["--base-arrival-rate", "5"], "--base-arrival-rate needs --arrival-rate"),
         (["--arrival-rate", "5", "--base-arrival-rate", "5"], "needs a --shape"),
-        (["--arrival-rate", "5", "--shape", "spike", "--base-arrival-rate", "9"],
-         "--base-arrival-rate 9 is above --arrival-rate 5"),
+        (
+            ["--arrival-rate", "5", "--shape", "spike", "--base-arrival-rate", "9"],
+            "--base-arrival-rate 9 is above --arrival-rate 5",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):

@@ -9,7 +9,7 @@ import pytest
 
 from service.regression import fail_on
 from service.regression.compare import judge, spread_note
-from service.regression.sources import EndpointData
+from service.regression.sources import EndpointData, from_files
 from service.regression.stats import (
     Thresholds,
     baseline_bucket,
@@ -161,3 +161,23 @@ def test_compare_holds_errors_and_throughput_to_the_endpoints_own_spread():
     wanders = judge(endpoint(shift_thresholds={"errors": 6.0, "throughput": 0.2}), thresholds, [])
     assert not wanders.tests["errors"].regressed  # 4x is within its own spread (6x)
     assert not wanders.tests["throughput lower"].regressed  # a third is within it (0.2)
+
+
+def test_compare_reads_an_open_runs_corrected_latency_from_its_snapshot(tmp_path):
+
+    def snapshot(path, measured_le: str, corrected_le: str | None) -> None:
+        lines = ['loadgen_requests_total{method="GET",name="/x"} 1000',
+                 'loadgen_request_failures_total{method="GET",name="/x"} 0']  # fmt: skip
+        families = [("loadgen_request_duration_seconds", measured_le)]
+        if corrected_le:
+            families.append(("loadgen_request_corrected_duration_seconds", corrected_le))
+        for family, full_from in families:
+            for le in ("0.1", "1.0", "+Inf"):
+                count = 1000 if float(le) >= float(full_from) else 0
+                lines.append(f'{family}_bucket{{method="GET",name="/x",le="{le}"}} {count}')
+        path.write_text("\n".join(lines) + "\n")
+
+    snapshot(tmp_path / "base.prom", "0.1", None)
+    snapshot(tmp_path / "open.prom", "0.1", "1.0")  # fast as measured, slow from the schedule
+    [data], _heading = from_files(tmp_path / "base.prom", tmp_path / "open.prom")
+    assert data.buckets[0] == (0.1, 0.0)  # the corrected family's: nothing within 100 ms
