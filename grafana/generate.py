@@ -201,6 +201,76 @@ def week_over_week(title: str, recorded: str, unit: str, width: int) -> Panel:
     )
 
 
+def open_mode_panels(job: str) -> list[Panel]:
+    """Open mode (`--arrival-rate`): the rate asked for and held, the arrivals that were late
+    or dropped and why, how late, and each endpoint's p95 from the schedule beside Locust's.
+    Empty in closed mode (the dashboards' test runs open)."""
+    corrected = (
+        "histogram_quantile(0.95, sum by (method, name, le) "
+        f"(rate(loadgen_request_corrected_duration_seconds_bucket{{{job}}}[5m])))"
+    )
+    return [
+        Panel(
+            "Open mode: arrivals/s, target vs started",
+            [
+                Query(f"sum(loadgen_target_arrival_rate{{{job}}})", "target"),
+                Query(
+                    f'sum(rate(loadgen_arrivals_total{{{job}, outcome!="dropped"}}[5m]))',
+                    "started",
+                ),
+            ],
+            unit="reqps",
+            width=8,
+            description="With --arrival-rate: the swarm's rate asked for, and the arrivals "
+            "that started (on time or late).",
+        ),
+        Panel(
+            "Open mode: late and dropped arrivals/s",
+            [
+                Query(
+                    f"sum by (outcome, reason) (job_outcome_reason:loadgen_arrivals:rate5m{{{job}}})",
+                    "{{outcome}} ({{reason}})",
+                    may_be_empty=True,
+                )
+            ],
+            unit="reqps",
+            width=8,
+            description="pool_busy: no idle user (the target holds them, or the pool is too "
+            "small); generator_behind: the generator itself was late (add workers).",
+        ),
+        Panel(
+            "Open mode: arrival delay p95",
+            [
+                Query(
+                    "histogram_quantile(0.95, sum by (le) "
+                    f"(rate(loadgen_arrival_delay_seconds_bucket{{{job}}}[5m])))",
+                    "p95",
+                )
+            ],
+            unit="s",
+            width=8,
+            description="From each arrival's scheduled start to its actual start.",
+        ),
+        Panel(
+            "Open mode: p95 per endpoint, from the schedule vs measured",
+            [
+                Query(corrected, "corrected {{method}} {{name}}"),
+                Query(
+                    f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{job}}}"
+                    " and on(method, name) "
+                    f"max by (method, name) (loadgen_request_corrected_duration_seconds_count{{{job}}})",
+                    "measured {{method}} {{name}}",
+                ),
+            ],
+            unit="s",
+            width=24,
+            description="Corrected: each request timed from its iteration's scheduled start "
+            "(what clients arriving at their own pace see); measured: Locust's own time. A gap "
+            "is coordinated omission the closed view would hide.",
+        ),
+    ]
+
+
 def overview() -> Dashboard:
     job = 'job=~"$job"'
     panels = [
@@ -273,6 +343,7 @@ def overview() -> Dashboard:
             unit="reqps",
             width=12,
         ),
+        *open_mode_panels(job),
         Panel(
             "Firing alerts",
             [

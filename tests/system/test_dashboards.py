@@ -109,7 +109,9 @@ def stack(tmp_path_factory):
         "8099": str(metrics_port),
         "50": "10",  # users: bounded
     }
-    bounded = ("--run-time=150s", f"--master-bind-port={master_port}")
+    # Open mode (the workers follow their master): every panel has data, the closed-mode
+    # ones too (requests, users), and the open-mode ones besides.
+    bounded = ("--run-time=150s", f"--master-bind-port={master_port}", "--arrival-rate=20")
     processes = [
         subprocess.Popen(local_command("sandbox", replace), cwd=ROOT),
     ]
