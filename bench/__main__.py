@@ -15,6 +15,7 @@ BENCHMARKS = {
     "soak": "bench.week_soak",
     "flood": "bench.flood",
     "regression": "bench.regression.run",
+    "arrival": "bench.arrival",
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import gevent
 import structlog
 from gevent import getcurrent
-from gevent.event import Event
+from gevent.hub import Waiter, get_hub
 from locust.exception import StopUser
 
 from service.open_model.accounts import LATE_AFTER_S, ArrivalAccounts
@@ -26,18 +26,21 @@ from service.open_model.schedule import ArrivalSchedule
 
 logger = structlog.get_logger(__name__)
 DELAY_ATTRIBUTE = "loadgen_arrival_delay"
-# The dispatcher also wakes this often when nothing is due, to drop arrivals that waited
-# too long for a user.
+# The dispatcher also wakes this often when nothing is due: to drop arrivals that waited too
+# long for a user, and to see a new rate. (A plain sleep: an Event's wait with a timeout
+# raises and catches a Timeout each time, ten times the cost of an arrival.)
 EXPIRY_CHECK_S = 0.1
 
 
 class _Seat:
-    """A user waiting for an arrival (kept on its greenlet: one per user, reused)."""
+    """A user waiting for an arrival (kept on its greenlet: one per user, reused). It waits
+    on a gevent Waiter, the hub's own cheapest wait: a resume that comes after the user
+    stopped waiting (it was stopped meanwhile) is kept by the Waiter, not delivered."""
 
-    __slots__ = ("behind", "event", "intended")
+    __slots__ = ("behind", "intended", "waiter")
 
     def __init__(self) -> None:
-        self.event = Event()
+        self.waiter: Waiter | None = None
         self.intended: float | None = None
         self.behind = False
 
@@ -55,8 +58,10 @@ class ArrivalGate:
         self.max_delay_s = max_delay_s
         self.clock = clock
         self.idle: deque[_Seat] = deque()
+        # Arrivals handed to users that have not run yet: while any are, an arrival that
+        # finds no idle user waits on the generator, not on the target.
+        self.handed = 0
         self.pending: deque[tuple[float, bool]] = deque()  # (intended, dispatcher behind)
-        self.wake = Event()
         self.dispatcher: gevent.Greenlet | None = None
         self.closed = False
         # When this test's arrivals began (the first rate) and ended (stop): its log line.
@@ -75,7 +80,6 @@ class ArrivalGate:
         self.closed = False
         if self.dispatcher is None or self.dispatcher.dead:
             self.dispatcher = gevent.spawn(self._dispatch)
-        self.wake.set()
 
     def stop(self) -> None:
         """No more arrivals (the test is stopping): the schedule ends here, and the users
@@ -85,8 +89,9 @@ class ArrivalGate:
             self.dispatcher = None
             self.stopped_at = self.clock()
         self.schedule.set_rate(0.0, self.clock())
+        run_callback = get_hub().loop.run_callback
         while self.idle:
-            self.idle.popleft().event.set()  # no arrival: the user stops
+            run_callback(self.idle.popleft().waiter.switch, None)  # no arrival: it stops
 
     def close(self) -> None:
         """The users are gone: arrivals still waiting for one never start (dropped)."""
@@ -104,12 +109,12 @@ class ArrivalGate:
 
     def _dispatch(self) -> None:
         schedule = self.schedule
+        run_callback = get_hub().loop.run_callback
         while True:
             now = self.clock()
             self._expire(now)
             if schedule.due > now:
-                self.wake.clear()
-                self.wake.wait(min(schedule.due - now, EXPIRY_CHECK_S))
+                gevent.sleep(min(schedule.due - now, EXPIRY_CHECK_S))
                 continue
             intended = schedule.take()
             self.accounts.scheduled += 1
@@ -117,9 +122,10 @@ class ArrivalGate:
             if self.idle:
                 seat = self.idle.popleft()
                 seat.intended, seat.behind = intended, behind
-                seat.event.set()
+                self.handed += 1
+                run_callback(seat.waiter.switch, None)
             else:
-                self.pending.append((intended, behind))
+                self.pending.append((intended, behind or self.handed > 0))
             if behind:
                 gevent.sleep(0)  # catching up: let the users it woke start meanwhile
 
@@ -144,25 +150,27 @@ class ArrivalGate:
         seat = getattr(current, "loadgen_seat", None)
         if seat is None:
             seat = current.loadgen_seat = _Seat()
+        seat.waiter = Waiter()
         self.idle.append(seat)
         try:
-            seat.event.wait()
+            seat.waiter.get()
         except BaseException:
             # Stopped while waiting: out of the line; an arrival already handed to it goes
             # back first in line (or, once the users are gone, counts as dropped).
             if seat.intended is None:
                 self.idle.remove(seat)
-            elif self.closed:
-                self.accounts.dropped(seat.behind)
             else:
-                self.pending.appendleft((seat.intended, seat.behind))
+                self.handed -= 1
+                if self.closed:
+                    self.accounts.dropped(seat.behind)
+                else:
+                    self.pending.appendleft((seat.intended, seat.behind))
             seat.intended = None
-            seat.event.clear()
             raise
-        seat.event.clear()
         intended, seat.intended = seat.intended, None
         if intended is None:
             raise StopUser()  # released by `stop`
+        self.handed -= 1
         # Handed straight to an idle user: a late start is the generator's own.
         self._start(current, intended, self.clock(), True)
 

@@ -119,3 +119,28 @@ def test_open_mode_sees_the_stall_that_closed_loops_hide(start_sandbox, tmp_path
             assert outcomes["late", "pool_busy"] > 0, outcomes
         else:
             assert outcomes["late", "pool_busy"] == outcomes["dropped", "pool_busy"] == 0
+
+
+BURNER = ROOT / "tests" / "support" / "locustfiles" / "burner.py"
+
+
+@pytest.mark.long(minutes=0.5)
+def test_a_saturated_generator_is_behind_never_the_target(sandbox, tmp_path):
+    # 400 arrivals/s of 5 ms of CPU each: two cores' work for one process, with a pool of
+    # 100 users that are never busy on a target (the tasks send nothing).
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "run", "--scenario", str(BURNER), "--host", sandbox.url,
+         "-u", "100", "-r", "100", "-t", "15s", "--arrival-rate", "400",
+         "--metrics-port", str(free_port()), "--metrics-final-file", str(tmp_path / "final.prom")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = {
+        (dict(labels)["outcome"], dict(labels).get("reason", "")): value
+        for labels, value in sample_values(
+            (tmp_path / "final.prom").read_text(), "loadgen_arrivals_total"
+        ).items()
+    }
+    behind = outcomes["late", "generator_behind"] + outcomes["dropped", "generator_behind"]
+    assert behind > 0.3 * sum(outcomes.values()), outcomes
+    assert outcomes["late", "pool_busy"] == outcomes["dropped", "pool_busy"] == 0, outcomes
