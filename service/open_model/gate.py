@@ -87,7 +87,12 @@ class ArrivalGate:
         if self.dispatcher is not None:
             self.dispatcher.kill(block=True)
             self.dispatcher = None
-            self.stopped_at = self.clock()
+            self.stopped_at = now = self.clock()
+            # Arrivals already due that a generator behind never took: dropped, its own.
+            while self.schedule.due <= now:
+                self.schedule.take()
+                self.accounts.scheduled += 1
+                self.accounts.dropped(True)
         self.schedule.set_rate(0.0, self.clock())
         run_callback = get_hub().loop.run_callback
         while self.idle:
@@ -118,6 +123,9 @@ class ArrivalGate:
                 continue
             intended = schedule.take()
             self.accounts.scheduled += 1
+            if now - intended > self.max_delay_s:  # the generator fell that far behind
+                self.accounts.dropped(True)
+                continue
             behind = now - intended > LATE_AFTER_S
             if self.idle:
                 seat = self.idle.popleft()

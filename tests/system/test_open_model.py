@@ -143,4 +143,14 @@ def test_a_saturated_generator_is_behind_never_the_target(sandbox, tmp_path):
     }
     behind = outcomes["late", "generator_behind"] + outcomes["dropped", "generator_behind"]
     assert behind > 0.3 * sum(outcomes.values()), outcomes
+    # Every arrival due is accounted for, the ones it never got to as well: 400/s from the
+    # start of the arrivals to the stop, exactly.
+    scheduled = sample_values((tmp_path / "final.prom").read_text(),
+                              "loadgen_arrivals_scheduled_total")[frozenset()]  # fmt: skip
+    accounted = next(
+        json.loads(line) for line in done.stderr.splitlines()
+        if line.startswith("{") and json.loads(line)["event"] == "arrivals_accounted"
+    )  # fmt: skip
+    assert scheduled == sum(outcomes.values()) == accounted["scheduled"]
+    assert scheduled == pytest.approx(400 * accounted["seconds"], abs=2)
     assert outcomes["late", "pool_busy"] == outcomes["dropped", "pool_busy"] == 0, outcomes
