@@ -72,27 +72,17 @@ def assert_accounted(tmp_path: Path, logged: list[dict], processes: int) -> None
 
 
 @pytest.mark.long(minutes=1.3)
-def test_standalone(sandbox, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2], ids=["standalone", "--processes 2"])
+def test_one_machine(sandbox, tmp_path, processes):
     port = free_port()
-    process = start_locust(LOCUSTFILE, *open_args(sandbox.url, port, tmp_path, 65), cwd=tmp_path)
+    forked = ["--processes", str(processes)] if processes > 1 else []
+    args = open_args(sandbox.url, port, tmp_path, 65)
+    process = start_locust(LOCUSTFILE, *args, *forked, cwd=tmp_path)
     try:
         assert process.wait(timeout=120) == 0
     finally:
         stop_process(process)
-    assert_accounted(tmp_path, events(process), 1)
-
-
-@pytest.mark.long(minutes=1.3)
-def test_processes(sandbox, tmp_path):
-    port = free_port()
-    process = start_locust(
-        LOCUSTFILE, *open_args(sandbox.url, port, tmp_path, 65), "--processes", "2", cwd=tmp_path
-    )
-    try:
-        assert process.wait(timeout=120) == 0
-    finally:
-        stop_process(process)
-    assert_accounted(tmp_path, events(process), 2)
+    assert_accounted(tmp_path, events(process), processes)
 
 
 @pytest.mark.long(minutes=1.3)
