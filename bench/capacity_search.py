@@ -2,7 +2,9 @@
 serves `concurrency` requests at once, each for `service_ms` (capacity = concurrency / service
 time), and the search runs until it brackets the knee. Printed per case: the known and found
 capacity, the error, the steps and seconds the whole search took, and when the answer first
-came (and stayed) within ±10 %."""
+came (and stayed) within ±10 %. `--model open` steps the arrival rate instead of users (its
+latency SLO loosened to 2 s / 5 s, so that what breaks a step is falling behind its arrivals,
+and the answer is the target's throughput)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def within_10_percent_after(answer: dict, known: float, step_s: float) -> float 
     return first_good
 
 
-def run_case(concurrency: int, service_ms: float, step_s: float) -> dict:
+def run_case(concurrency: int, service_ms: float, step_s: float, model: str = "closed") -> dict:
     port = free_port()
     env = {
         **os.environ,
@@ -54,7 +56,8 @@ def run_case(concurrency: int, service_ms: float, step_s: float) -> dict:
             subprocess.run(
                 [sys.executable, "-m", "service", "capacity", f"--host=http://127.0.0.1:{port}",
                  f"--scenario={HERE / 'capacity_users.py'}", f"--step-seconds={step_s}",
-                 "--start-users=10", f"--json={answer_file}"],
+                 "--start-users=10", f"--json={answer_file}", f"--model={model}",
+                 *(("--start-rate=20", "--p95=2", "--p99=5") if model == "open" else ())],
                 cwd=tmp, capture_output=True, check=False,
             )  # fmt: skip
             elapsed = time.monotonic() - started
@@ -76,13 +79,15 @@ def run_case(concurrency: int, service_ms: float, step_s: float) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench capacity", description=__doc__)
     parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--model", choices=("closed", "open"), default="closed")
     args = parser.parse_args(argv)
     for concurrency, service_ms in CASES:
-        case = run_case(concurrency, service_ms, args.step_seconds)
+        case = run_case(concurrency, service_ms, args.step_seconds, args.model)
         error = (case["found"] - case["known"]) / case["known"]
         within = f"{case['within_10']:.0f} s" if case["within_10"] else "never"
         print(
-            f"capacity search, {concurrency} x {service_ms:g} ms (known {case['known']:.0f} "
+            f"capacity search ({args.model}), {concurrency} x {service_ms:g} ms (known "
+            f"{case['known']:.0f} "
             f"requests/s): found {case['found']:.0f} ({error:+.1%}, limit {case['limit']}) in "
             f"{case['steps']} steps, {case['seconds']:.0f} s; within ±10 % after {within}"
         )

@@ -18,7 +18,9 @@ from service.settings.types import Number
 PASSED_ON = {
     "json": "--capacity-json",
     "html": "--capacity-html",
+    "model": "--capacity-model",
     "start_users": "--capacity-start-users",
+    "start_rate": "--capacity-start-rate",
     "step_seconds": "--capacity-step-seconds",
     "precision": "--capacity-precision",
     "max_duration": "--capacity-max-duration",
@@ -42,7 +44,11 @@ def parser() -> argparse.ArgumentParser:
         type=Number(float, 0, 1e9, above=True, what="requests/s"),
         help="exit 1 unless the target held this many requests/s within the SLO",
     )
+    parser.add_argument(
+        "--model", metavar="M", help="closed (step users, the default) or open (step arrivals/s)"
+    )
     parser.add_argument("--start-users", metavar="N", help="users of the first step (10)")
+    parser.add_argument("--start-rate", metavar="R", help="open: arrivals/s of the first step (10)")
     parser.add_argument("--step-seconds", metavar="S", help="seconds per step (30)")
     parser.add_argument("--precision", metavar="R", help="refine the knee to this ratio (0.05)")
     parser.add_argument("--max-duration", metavar="S", help="end the search after S s (3600)")
@@ -92,14 +98,15 @@ def summary(answer: dict) -> str:
             "capacity: no request finished in a step: the target does not answer, or the "
             "workers run without the service (start them with securenet-loadgen run --worker)"
         )
+    unit = answer["load_unit"]
     lines = [
         f"capacity: {at_least}{answer['capacity_rps']:.0f} requests/s within the SLO at "
-        f"{answer['capacity_users']} users (limit: {answer['limit']})"
+        f"{answer['capacity_load']:g} {unit} (limit: {answer['limit']})"
     ]
     if answer["broke_at"]:
         broke = answer["broke_at"]
         lines.append(
-            f"broke at {broke['users']} users ({broke['rps']:.0f} requests/s): "
+            f"broke at {broke['load']:g} {unit} ({broke['rps']:.0f} requests/s): "
             + "; ".join(broke["reasons"])
         )
     if answer["generator"].get("suggested_workers"):
@@ -121,9 +128,9 @@ def summary(answer: dict) -> str:
         )
     if answer["bottlenecks"]:
         first = answer["bottlenecks"][0]
-        rose = first["rose_at_users"]
+        rose = first["rose_at_load"]
         lines.append(
-            f"first bottleneck: {first['endpoint']} (p95 x{first['p95_ratio_at_most_users']:.1f}"
-            + (f", rose from {rose} users)" if rose else ")")
+            f"first bottleneck: {first['endpoint']} (p95 x{first['p95_ratio_at_most_load']:.1f}"
+            + (f", rose from {rose:g} {unit})" if rose else ")")
         )
     return "\n".join(lines)

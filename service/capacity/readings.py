@@ -1,6 +1,8 @@
 """What one step of load measured: per endpoint and in all, requests/s, error ratio and
 latency percentiles, from the difference of two snapshots of the (exact, merged) metric store,
-and the generator's CPU and event-loop lag over the same interval."""
+and the generator's CPU and event-loop lag over the same interval. In open mode the percentiles
+are the corrected ones (each request's time plus its arrival's start delay: what a client
+arriving on schedule saw), and the step carries its arrivals' accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics.store import MetricStore
+from service.open_model.accounts import DROPPED, GENERATOR_BEHIND
 from service.regression.stats import histogram_quantile
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -50,6 +53,34 @@ def scrape_server(url: str) -> ServerBuckets:
 
 
 @dataclass(frozen=True)
+class ArrivalCounts:
+    """Open mode: arrivals so far, and how many started, were dropped, or were late or dropped
+    because the generator itself was behind."""
+
+    scheduled: int
+    started: int
+    dropped: int
+    generator_behind: int
+
+    @classmethod
+    def of(cls, accounts: Any) -> ArrivalCounts:
+        started = dropped = behind = 0
+        for (outcome, reason), count in list(accounts.outcomes.items()):
+            started += count if outcome != DROPPED else 0
+            dropped += count if outcome == DROPPED else 0
+            behind += count if reason == GENERATOR_BEHIND else 0
+        return cls(accounts.scheduled, started, dropped, behind)
+
+    def minus(self, before: ArrivalCounts) -> ArrivalCounts:
+        return ArrivalCounts(
+            self.scheduled - before.scheduled,
+            self.started - before.started,
+            self.dropped - before.dropped,
+            self.generator_behind - before.generator_behind,
+        )
+
+
+@dataclass(frozen=True)
 class Snapshot:
     at_s: float
     counts: dict[Endpoint, tuple[int, ...]]
@@ -59,6 +90,8 @@ class Snapshot:
     # On a master: when each worker's last report arrived (its counts are as of then).
     report_times: dict[str, float] = field(default_factory=dict)
     server: ServerBuckets = field(default_factory=dict)  # the target's own, when it has them
+    corrected: dict[Endpoint, tuple[int, ...]] = field(default_factory=dict)  # open mode
+    arrivals: ArrivalCounts | None = None  # open mode
 
 
 def take(
@@ -66,11 +99,13 @@ def take(
 ) -> Snapshot:
     """`generator`: the exporter (its local monitor and, on a master, its workers' health);
     `target_metrics`: the target's Prometheus endpoint, for its server-side time."""
-    counts, failures = {}, {}
+    counts, failures, corrected = {}, {}, {}
     for series in store.each_series():
         key = (series.method, series.name)
         counts[key] = tuple(series.counts)
         failures[key] = series.failures
+        if series.corrected is not None:
+            corrected[key] = tuple(series.corrected.counts)
     healths = [generator.monitor.health, *generator.workers_health.all()]
     lag = [0] * len(healths[0].lag.counts)
     for health in healths:
@@ -83,7 +118,14 @@ def take(
         tuple(lag),
         dict(getattr(generator, "report_times", {})),
         scrape_server(target_metrics) if target_metrics else {},
+        corrected,
+        ArrivalCounts.of(store.arrivals) if store.arrivals is not None else None,
     )
+
+
+def completed(store: MetricStore) -> int:
+    """Requests completed so far, all endpoints."""
+    return sum(sum(series.counts) for series in store.each_series())
 
 
 @dataclass(frozen=True)
@@ -99,18 +141,40 @@ class EndpointReading:
 
 
 @dataclass(frozen=True)
+class ArrivalReading:
+    """Open mode: the step's asked rate and what became of its arrivals."""
+
+    rate: float  # arrivals per second the step asked for
+    counts: ArrivalCounts  # within the step
+
+    def share(self, count: int) -> float:
+        return count / self.counts.scheduled if self.counts.scheduled else 0.0
+
+
+@dataclass(frozen=True)
 class Reading:
-    users: int
+    users: int  # closed mode: the step's users; open mode: the pool
     seconds: float
     total: EndpointReading
     endpoints: dict[Endpoint, EndpointReading] = field(default_factory=dict)
     generator_cpu: dict[str, float] = field(default_factory=dict)  # cores used, per process
     lag_p99_s: float | None = None
+    arrivals: ArrivalReading | None = None  # open mode
+
+    @property
+    def load(self) -> float:
+        """What the search stepped: users (closed), arrivals per second (open)."""
+        return self.arrivals.rate if self.arrivals is not None else self.users
 
 
-def _endpoint(counts: list[int], failures: int, seconds: float, bounds) -> EndpointReading:
+def _endpoint(
+    counts: list[int], failures: int, seconds: float, bounds, latency: list[int] | None = None
+) -> EndpointReading:
+    """`latency`: the buckets the percentiles come from when not `counts` (open mode's
+    corrected ones)."""
     requests = sum(counts)
-    cumulative = list(zip((*bounds, float("inf")), accumulate(counts), strict=True))
+    latency = latency if latency is not None and sum(latency) else counts
+    cumulative = list(zip((*bounds, float("inf")), accumulate(latency), strict=True))
     p50, p95, p99 = (histogram_quantile(q, cumulative) if requests else None for q in QUANTILES)
     return EndpointReading(
         requests,
@@ -143,23 +207,40 @@ def covered_seconds(before: Snapshot, after: Snapshot) -> float:
     return max(after.at_s - before.at_s, 1e-9)
 
 
-def between(before: Snapshot, after: Snapshot, users: int, bounds, lag_bounds) -> Reading:
-    """The step from `before` to `after`, at `users` users."""
+def _delta(after: dict, before: dict, key: Endpoint) -> list[int] | None:
+    if key not in after:
+        return None
+    old = before.get(key, (0,) * len(after[key]))
+    return [a - b for a, b in zip(after[key], old, strict=True)]
+
+
+def between(
+    before: Snapshot,
+    after: Snapshot,
+    users: int,
+    bounds,
+    lag_bounds,
+    arrival_rate: float | None = None,
+) -> Reading:
+    """The step from `before` to `after`, at `users` users (open mode: the pool, at
+    `arrival_rate` arrivals per second)."""
     seconds = covered_seconds(before, after)
     endpoints = {}
     total_counts = [0] * (len(bounds) + 1)
+    total_latency = [0] * (len(bounds) + 1)
     total_failures = 0
-    for key, counts in after.counts.items():
-        old = before.counts.get(key, (0,) * len(counts))
-        delta = [a - b for a, b in zip(counts, old, strict=True)]
+    for key in after.counts:
+        delta = _delta(after.counts, before.counts, key)
+        latency = _delta(after.corrected, before.corrected, key) or delta
         failed = after.failures[key] - before.failures.get(key, 0)
         if sum(delta) == 0:
             continue
-        endpoints[key] = _endpoint(delta, failed, seconds, bounds)
+        endpoints[key] = _endpoint(delta, failed, seconds, bounds, latency)
         server = _server_p95(before.server.get(key), after.server.get(key))
         if server is not None:
             endpoints[key] = replace(endpoints[key], server_p95_s=server)
         total_counts = [a + b for a, b in zip(total_counts, delta, strict=True)]
+        total_latency = [a + b for a, b in zip(total_latency, latency, strict=True)]
         total_failures += failed
     lag_delta = [a - b for a, b in zip(after.lag, before.lag, strict=True)]
     lag = list(zip((*lag_bounds, float("inf")), accumulate(lag_delta), strict=True))
@@ -168,11 +249,20 @@ def between(before: Snapshot, after: Snapshot, users: int, bounds, lag_bounds) -
         for label, seconds_used in after.cpu_seconds.items()
         if label in before.cpu_seconds
     }
+    arrivals = None
+    if arrival_rate is not None:
+        counts = (
+            after.arrivals.minus(before.arrivals)
+            if after.arrivals and before.arrivals
+            else ArrivalCounts(0, 0, 0, 0)
+        )
+        arrivals = ArrivalReading(arrival_rate, counts)
     return Reading(
         users,
         seconds,
-        _endpoint(total_counts, total_failures, seconds, bounds),
+        _endpoint(total_counts, total_failures, seconds, bounds, total_latency),
         endpoints,
         cpu,
         histogram_quantile(0.99, lag) if sum(lag_delta) else None,
+        arrivals,
     )

@@ -39,11 +39,16 @@ def _colour(step: dict) -> str:
     return HELD if step["held"] else BROKE
 
 
+def load(answer: dict, value: float) -> str:
+    """A step's load in its unit: "40 users", "120 arrivals/s"."""
+    return f"{value:g} {answer['load_unit']}"
+
+
 def throughput_figure(answer: dict) -> str:
     figure, axes = plt.subplots(figsize=(7.5, 4))
-    steps = sorted(answer["steps"], key=lambda s: s["users"])
+    steps = sorted(answer["steps"], key=lambda s: s["load"])
     for step in steps:
-        axes.scatter(step["users"], step["rps"], color=_colour(step), zorder=3, s=30)
+        axes.scatter(step["load"], step["rps"], color=_colour(step), zorder=3, s=30)
     usl = answer["usl"]
     if usl:
         top = max(s["users"] for s in steps) * 1.3
@@ -53,12 +58,12 @@ def throughput_figure(answer: dict) -> str:
             for n in users
         ]
         axes.plot(users, curve, color="#3366aa", label=f"USL fit (R² {usl['r2']:.3f})")
-    capacity, at = answer["capacity_rps"], answer["capacity_users"]
+    capacity, at = answer["capacity_rps"], answer["capacity_load"]
     if capacity:
         prefix = "≥ " if answer["at_least"] else ""
         axes.axhline(capacity, color=HELD, linestyle=":", linewidth=1)
         axes.annotate(
-            f"capacity {prefix}{capacity:.0f} requests/s at {at} users",
+            f"capacity {prefix}{capacity:.0f} requests/s at {load(answer, at)}",
             (at, capacity),
             textcoords="offset points",
             xytext=(8, -16),
@@ -68,7 +73,8 @@ def throughput_figure(answer: dict) -> str:
     axes.scatter([], [], color=BROKE, label="broke the SLO")
     if any(s["generator_limited"] for s in steps):
         axes.scatter([], [], color=GENERATOR, label="generator saturated")
-    axes.set(xlabel="users", ylabel="requests/s", title="Throughput against users")
+    unit = answer["load_unit"]
+    axes.set(xlabel=unit, ylabel="requests/s", title=f"Throughput against {unit}")
     axes.set_ylim(bottom=0)
     axes.set_xlim(left=0)
     axes.legend(loc="lower right")
@@ -86,7 +92,8 @@ def latency_figure(answer: dict) -> str:
             for s in steps
             if name in s["endpoints"] and s["endpoints"][name]["p95_s"] is not None
         ]
-        axes.plot(*zip(*points, strict=True), marker="o", markersize=3, label=f"{name} p95")
+        label = f"{name} p95" + (" (corrected)" if answer["model"] == "open" else "")
+        axes.plot(*zip(*points, strict=True), marker="o", markersize=3, label=label)
     slo_ms = answer["slo"]["p95_s"] * 1000
     axes.axhline(slo_ms, color=BROKE, linestyle="--", label=f"SLO p95 {slo_ms:.0f} ms")
     axes.set(xlabel="requests/s", ylabel="p95 (ms)", title="p95 per endpoint against throughput")
@@ -113,11 +120,11 @@ def bottleneck_figure(answer: dict) -> str:
     ranking = answer["bottlenecks"]
     figure, axes = plt.subplots(figsize=(7.5, 0.5 + 0.4 * max(len(ranking), 1)))
     names = [entry["endpoint"] for entry in ranking][::-1]
-    ratios = [entry["p95_ratio_at_most_users"] for entry in ranking][::-1]
+    ratios = [entry["p95_ratio_at_most_load"] for entry in ranking][::-1]
     bars = axes.barh(names, ratios, color="#e07a1f")
     axes.bar_label(bars, labels=[f"x{r:.1f}" for r in ratios], padding=3)
     axes.axvline(1, color="#555555", linewidth=1)
-    axes.set(xlabel="p95 at the most users / its own low-load p95", title="Bottlenecks")
+    axes.set(xlabel="p95 at the most load / its own low-load p95", title="Bottlenecks")
     return _svg(figure)
 
 
@@ -127,27 +134,33 @@ def _seconds(value: float | None) -> str:
 
 def _steps_table(answer: dict) -> str:
     rows = []
-    for step in sorted(answer["steps"], key=lambda s: s["users"]):
+    open_model = answer["model"] == "open"
+    for step in sorted(answer["steps"], key=lambda s: s["load"]):
         verdict = (
             "generator" if step["generator_limited"] else ("held" if step["held"] else "broke")
         )
         rows.append(
-            f"<tr class='{verdict}'><td>{step['users']}</td><td>{step['rps']:.1f}</td>"
+            f"<tr class='{verdict}'><td>{step['load']:g}</td>"
+            + (f"<td>{step['users']}</td>" if open_model else "")
+            + f"<td>{step['rps']:.1f}</td>"
             f"<td>{100 * step['error_ratio']:.2f} %</td><td>{_seconds(step['p50_s'])}</td>"
             f"<td>{_seconds(step['p95_s'])}</td><td>{_seconds(step['p99_s'])}</td><td></td>"
             f"<td>{verdict}</td><td>{html.escape('; '.join(step['reasons']))}</td></tr>"
         )
         for name, endpoint in step["endpoints"].items():
             rows.append(
-                f"<tr class='endpoint'><td></td><td>{endpoint['rps']:.1f}</td>"
+                "<tr class='endpoint'><td></td>"
+                + ("<td></td>" if open_model else "")
+                + f"<td>{endpoint['rps']:.1f}</td>"
                 f"<td>{100 * endpoint['error_ratio']:.2f} %</td>"
                 f"<td>{_seconds(endpoint['p50_s'])}</td><td>{_seconds(endpoint['p95_s'])}</td>"
                 f"<td>{_seconds(endpoint['p99_s'])}</td>"
                 f"<td>{_seconds(endpoint.get('server_p95_s'))}</td>"
                 f"<td colspan=2>{html.escape(name)}</td></tr>"
             )
+    first = "<th>arrivals/s</th><th>pool</th>" if open_model else "<th>users</th>"
     head = (
-        "<tr><th>users</th><th>requests/s</th><th>errors</th><th>p50</th><th>p95</th>"
+        f"<tr>{first}<th>requests/s</th><th>errors</th><th>p50</th><th>p95</th>"
         "<th>p99</th><th>server p95</th><th>step</th><th>why</th></tr>"
     )
     return f"<table id='steps'>{head}{''.join(rows)}</table>"
@@ -157,13 +170,18 @@ def _summary(answer: dict) -> str:
     prefix = "at least " if answer["at_least"] else ""
     items = [
         f"<li>Capacity: <b id='capacity-rps'>{prefix}{answer['capacity_rps']:.0f}</b> requests/s "
-        f"within the SLO at <b id='capacity-users'>{answer['capacity_users']}</b> users "
-        f"(limit: {html.escape(answer['limit'])})</li>"
+        f"within the SLO at <b id='capacity-load'>{answer['capacity_load']:g}</b> "
+        f"{answer['load_unit']} (limit: {html.escape(answer['limit'])})</li>"
     ]
+    if answer["model"] == "open":
+        items.append(
+            "<li>Open model: the rate of arrivals was stepped; latencies are corrected (each "
+            "request's time plus its arrival's start delay)</li>"
+        )
     if answer["broke_at"]:
         broke = answer["broke_at"]
         items.append(
-            f"<li>Broke at {broke['users']} users ({broke['rps']:.0f} requests/s): "
+            f"<li>Broke at {load(answer, broke['load'])} ({broke['rps']:.0f} requests/s): "
             f"{html.escape('; '.join(broke['reasons']))}</li>"
         )
     usl = answer["usl"]

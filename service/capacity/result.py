@@ -41,7 +41,9 @@ def _endpoint(reading: EndpointReading) -> dict:
 
 def _step(step: Step) -> dict:
     reading = step.reading
+    arrivals = reading.arrivals
     return {
+        "load": reading.load,
         "users": reading.users,
         "seconds": reading.seconds,
         "held": step.verdict.held,
@@ -50,6 +52,7 @@ def _step(step: Step) -> dict:
         **_endpoint(reading.total),
         "generator_cpu": reading.generator_cpu,
         "generator_lag_p99_s": reading.lag_p99_s,
+        "arrivals": asdict(arrivals.counts) | {"rate": arrivals.rate} if arrivals else None,
         "endpoints": {
             f"{method} {name}": _endpoint(endpoint)
             for (method, name), endpoint in sorted(reading.endpoints.items())
@@ -58,45 +61,45 @@ def _step(step: Step) -> dict:
 
 
 def bottlenecks(steps: list[Step], min_rise_s: float = 0.0) -> list[dict]:
-    """Endpoints by how early (fewest users) their p95 rose RISE times its own low-load p95
-    (and by at least `min_rise_s`), then by how much it had risen at the most users measured;
+    """Endpoints by how early (least load) their p95 rose RISE times its own low-load p95
+    (and by at least `min_rise_s`), then by how much it had risen at the most load measured;
     never-risen ones last."""
     ordered = sorted((s.reading for s in steps if not s.verdict.generator_limited),
-                     key=lambda r: r.users)  # fmt: skip
+                     key=lambda r: r.load)  # fmt: skip
     names = {key for reading in ordered for key in reading.endpoints}
     ranking = []
     for key in names:
         readings = [r.endpoints[key] for r in ordered if key in r.endpoints]
         series = [
-            (r.users, r.endpoints[key].p95_s)
+            (r.load, r.endpoints[key].p95_s)
             for r in ordered
             if key in r.endpoints and r.endpoints[key].p95_s and r.endpoints[key].requests >= 20
         ]
         if len(series) < 2:
             continue
-        base_users, base = series[0]
+        base_load, base = series[0]
         rose_at = next(
-            (users for users, p95 in series if p95 >= RISE * base and p95 - base >= min_rise_s),
+            (load for load, p95 in series if p95 >= RISE * base and p95 - base >= min_rise_s),
             None,
         )
         ranking.append(
             {
                 "endpoint": f"{key[0]} {key[1]}",
-                "baseline_users": base_users,
+                "baseline_load": base_load,
                 "baseline_p95_s": base,
-                "rose_at_users": rose_at,
-                "p95_ratio_at_most_users": series[-1][1] / base,
-                "p95_s_at_most_users": series[-1][1],
+                "rose_at_load": rose_at,
+                "p95_ratio_at_most_load": series[-1][1] / base,
+                "p95_s_at_most_load": series[-1][1],
                 # The target's own time for the same route: the rest is queueing outside its
                 # handler (and the network).
-                "server_p95_s_at_most_users": readings[-1].server_p95_s,
-                "p95_ratio_by_users": [[users, p95 / base] for users, p95 in series],
+                "server_p95_s_at_most_load": readings[-1].server_p95_s,
+                "p95_ratio_by_load": [[load, p95 / base] for load, p95 in series],
             }
         )
     ranking.sort(
         key=lambda e: (
-            e["rose_at_users"] if e["rose_at_users"] is not None else math.inf,
-            -e["p95_ratio_at_most_users"],
+            e["rose_at_load"] if e["rose_at_load"] is not None else math.inf,
+            -e["p95_ratio_at_most_load"],
         )
     )
     return ranking
@@ -111,17 +114,26 @@ def _usl(usl: UslFit | None) -> dict | None:
     return values
 
 
-def build(steps: list[Step], slo: Slo, stopped: str, workers: int) -> dict:
-    """`stopped`: why the search ended (found, generator, max-users, max-duration)."""
+def build(steps: list[Step], slo: Slo, stopped: str, workers: int, model: str = "closed") -> dict:
+    """`stopped`: why the search ended (found, generator, max-users, max-rate,
+    max-duration); `model`: closed (the load is users) or open (arrivals per second)."""
     measured = [s for s in steps if not s.verdict.generator_limited]
     held = [s for s in measured if s.verdict.held]
     best = max(held, key=lambda s: s.reading.total.rate, default=None)
     above = [s for s in measured if not s.verdict.held and (best is None or
-             s.reading.users > best.reading.users)]  # fmt: skip
-    broke = min(above, key=lambda s: s.reading.users, default=None)
-    usl = fit([(s.reading.users, s.reading.total.rate) for s in measured])
+             s.reading.load > best.reading.load)]  # fmt: skip
+    broke = min(above, key=lambda s: s.reading.load, default=None)
+    # The USL models concurrency: closed loops' users. An open step's users are a pool.
+    usl = (
+        fit([(s.reading.users, s.reading.total.rate) for s in measured])
+        if model == "closed"
+        else None
+    )
     result = {
+        "model": model,
+        "load_unit": "users" if model == "closed" else "arrivals/s",
         "capacity_rps": best.reading.total.rate if best else 0.0,
+        "capacity_load": best.reading.load if best else 0,
         "capacity_users": best.reading.users if best else 0,
         # The target's limit was not reached: the capacity is at least this.
         "at_least": stopped != "found",
@@ -140,6 +152,7 @@ def _broke(step: Step | None) -> dict | None:
     if step is None:
         return None
     return {
+        "load": step.reading.load,
         "users": step.reading.users,
         "rps": step.reading.total.rate,
         "reasons": list(step.verdict.reasons),

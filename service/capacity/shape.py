@@ -1,10 +1,15 @@
-"""The capacity search as a Locust LoadTestShape: each step's users for `step_s` seconds, the
+"""The capacity search as a Locust LoadTestShape: each step's load for `step_s` seconds, the
 first part to ramp and settle, the rest measured; then the verdict, the next step or the end,
-and the answer written where `--capacity-json` (and `--capacity-html`) say."""
+and the answer written where `--capacity-json` (and `--capacity-html`) say.
+
+The load is users in the closed model. In the open model it is the arrival rate (the open
+model reads it as `level`, a share of the plan's cap), served by a pool of users sized to the
+step: enough to hold its arrivals for the p95 SLO (MIN_POOL_S at least)."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +25,17 @@ from service.capacity.verdict import Slo, judge
 
 logger = structlog.get_logger("securenet.capacity")
 SETTLE_SHARE = 0.4  # of each step: ramp to its users, let queues settle, then measure
+MODELS = ("closed", "open")
+# Open model: the pool holds each step's arrivals for the p95 SLO (at least MIN_POOL_S): a
+# target slower than that for most requests breaks the SLO anyway, and a larger pool only
+# queues more requests at a saturated target (and costs the generator its loop).
+MIN_POOL_S = 1.0
+MIN_POOL = 10
+# Open model: a step that broke leaves a backlog (arrivals waiting for a user, requests queued
+# at the target) that would land in the next step. Arrivals pause until no request has
+# completed for DRAINED_AFTER_S (longer than a worker's 3-second report), at most DRAIN_MAX_S.
+DRAINED_AFTER_S = 4.0
+DRAIN_MAX_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,34 @@ class CapacityPlan:
     html_file: Path | None
     slo: Slo
     target_metrics: str | None = None  # the target's /metrics, for its server-side time
+    model: str = "closed"  # or open: step the arrival rate
+    start_rate: float = 10.0  # open model: arrivals per second of the first step
+    max_rate: float = 5000.0  # open model: the rate's cap (the arrival plan's rate)
+
+    @property
+    def open(self) -> bool:
+        return self.model == "open"
+
+    def pool(self, rate: float) -> int:
+        """Open model: the users that hold `rate` arrivals per second."""
+        seconds = max(MIN_POOL_S, self.slo.p95_s)
+        return min(self.max_users, max(MIN_POOL, math.ceil(rate * seconds)))
+
+
+@dataclass
+class Drain:
+    """A broken open step's backlog draining: done once no request has completed for
+    DRAINED_AFTER_S, or after DRAIN_MAX_S whatever is left."""
+
+    started: float
+    completed: int
+    changed: float | None = None
+
+    def done(self, completed: int, now: float) -> bool:
+        if self.changed is None or completed != self.completed:
+            self.completed, self.changed = completed, now
+        quiet = now - self.changed >= DRAINED_AFTER_S
+        return quiet or now - self.started >= DRAIN_MAX_S
 
 
 class CapacityShape(LoadTestShape):
@@ -49,17 +93,32 @@ class CapacityShape(LoadTestShape):
         self.store = store
         self.generator = generator
         self.clock = clock
-        self.search = Search(plan.start_users, plan.max_users, plan.precision)
+        if plan.open:
+            start, maximum = math.ceil(plan.start_rate), math.floor(plan.max_rate)
+        else:
+            start, maximum = plan.start_users, plan.max_users
+        self.search = Search(start, maximum, plan.precision)
         self.steps: list[result.Step] = []
-        self.users = self.search.next_users()
+        self.load = self.search.next_load()
         self.previous_users = 0
         self.started = self.step_started = clock()
         self.before: readings.Snapshot | None = None
         self.answer: dict | None = None
+        self.drain: Drain | None = None
 
     @property
     def settle_s(self) -> float:
         return self.plan.step_s * SETTLE_SHARE
+
+    @property
+    def users(self) -> int:
+        """The step's users: its load (closed), the pool that serves its rate (open)."""
+        return self.plan.pool(self.load) if self.plan.open else self.load
+
+    def level(self) -> float:
+        """Open model: the step's rate as a share of the plan's cap (the open model's level);
+        none while a broken step's backlog drains."""
+        return 0.0 if self.drain is not None else self.load / self.plan.max_rate
 
     def tick(self) -> tuple[int, float] | None:
         if self.answer is not None:
@@ -67,6 +126,11 @@ class CapacityShape(LoadTestShape):
         now = self.clock()
         if self.plan.max_duration_s and now - self.started >= self.plan.max_duration_s:
             return self.finish("max-duration")
+        if self.drain is not None:
+            if not self.drain.done(readings.completed(self.store), now):
+                return self.users, self.plan.max_spawn_rate
+            logger.info("capacity_drained", seconds=round(now - self.drain.started, 1))
+            self.drain, self.step_started = None, now
         elapsed = now - self.step_started
         if self.before is None and elapsed >= self.settle_s:
             self.before = readings.take(self.store, self.generator, now, self.plan.target_metrics)
@@ -82,20 +146,24 @@ class CapacityShape(LoadTestShape):
     def end_step(self, now: float) -> str | None:
         after = readings.take(self.store, self.generator, now, self.plan.target_metrics)
         reading = readings.between(
-            self.before, after, self.users, self.store.layout.bounds, self.lag_bounds()
-        )
+            self.before, after, self.users, self.store.layout.bounds, self.lag_bounds(),
+            arrival_rate=self.load if self.plan.open else None,
+        )  # fmt: skip
         if reading.total.requests == 0:
             # Nothing to judge: the target never answers, or workers run without the service
             # (a plain `locust --worker` ships no measurements to this master).
-            logger.error("capacity_no_requests", users=self.users)
+            logger.error("capacity_no_requests", users=self.users, load=self.load)
             return "no-requests"
         held = [s for s in self.steps if s.verdict.held]
         best = max(held, key=lambda s: s.reading.total.rate, default=None)
-        verdict = judge(reading, best.reading if best else None, self.plan.slo)
+        verdict = judge(
+            reading, best.reading if best else None, self.plan.slo, [s.reading for s in held]
+        )
         self.steps.append(result.Step(reading, verdict))
         logger.info(
             "capacity_step",
             users=self.users,
+            **({"arrival_rate": self.load} if self.plan.open else {}),
             rps=round(reading.total.rate, 1),
             error_ratio=round(reading.total.error_ratio, 4),
             p95_s=reading.total.p95_s,
@@ -104,12 +172,16 @@ class CapacityShape(LoadTestShape):
         )
         if verdict.generator_limited:
             return "generator"
-        self.search.record(self.users, verdict.held, reading.total.rate)
-        following = self.search.next_users()
+        self.search.record(self.load, verdict.held, reading.total.rate)
+        following = self.search.next_load()
         if following is None:
-            return "found" if self.search.broke is not None else "max-users"
-        self.previous_users, self.users = self.users, following
+            if self.search.broke is not None:
+                return "found"
+            return "max-rate" if self.plan.open else "max-users"
+        self.previous_users, self.load = self.users, following
         self.step_started, self.before = now, None
+        if self.plan.open and not verdict.held:
+            self.drain = Drain(now, readings.completed(self.store))
         return None
 
     def lag_bounds(self) -> tuple[float, ...]:
@@ -117,11 +189,12 @@ class CapacityShape(LoadTestShape):
 
     def finish(self, stopped: str) -> None:
         workers = getattr(self.runner, "worker_count", 1) or 1
-        self.answer = result.build(self.steps, self.plan.slo, stopped, workers)
+        self.answer = result.build(self.steps, self.plan.slo, stopped, workers, self.plan.model)
         logger.info(
             "capacity_found",
             capacity_rps=round(self.answer["capacity_rps"], 1),
             users=self.answer["capacity_users"],
+            load=self.answer["capacity_load"],
             at_least=self.answer["at_least"],
             limit=self.answer["limit"],
         )

@@ -5,6 +5,11 @@ overridable on the command line. Throughput that stops growing as users grow bre
 target is saturated even if its latency is not yet over the line. A generator process over the
 saturation thresholds (CPU, event-loop lag; the same file) makes the step unusable: its timings
 include the generator's own delay.
+
+Open mode steps the arrival rate instead. Its latencies are the corrected ones, and a step
+breaks when it falls behind its arrivals: some could not start (every user of the pool busy),
+or fewer requests completed than its arrivals ask for (a queue grows at the target). A
+generator that ran late on its own schedule makes the step unusable, as its CPU does.
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ MIN_REQUESTS_P99 = 200
 # of what they would add if it scaled: throughput has stopped growing.
 FLAT_USERS = 1.25
 FLAT_GAIN = 0.25
+# Open mode: a step whose arrivals did not all start, or whose requests fell this share short
+# of what its arrivals ask for (requests per arrival as at the best held step), fell behind:
+# at 5 % over capacity 5 % of the work is left over each second, and a queue grows.
+FELL_BEHIND = 0.03
+REFERENCE_LOAD = 0.8  # the held steps at most this share of a step's rate say what it asks
+# Open mode: arrivals late or dropped because the generator itself was behind, as a share
+# (a few late by 10-20 ms on a busy host do not move a percentile that an SLO reads).
+GENERATOR_BEHIND_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,8 +82,11 @@ def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-def judge(reading: Reading, best: Reading | None, slo: Slo) -> Verdict:
-    """`best`: the held step with the highest throughput so far, if any."""
+def judge(
+    reading: Reading, best: Reading | None, slo: Slo, held: list[Reading] | None = None
+) -> Verdict:
+    """`best`: the held step with the highest throughput so far, if any; `held`: every held
+    step so far (open mode)."""
     generator = [
         f"generator process {label} used {cores:.0%} of a core (limit {slo.saturation_cpu:.0%})"
         for label, cores in sorted(reading.generator_cpu.items())
@@ -80,6 +96,13 @@ def judge(reading: Reading, best: Reading | None, slo: Slo) -> Verdict:
         generator.append(
             f"generator event-loop lag p99 {_seconds(reading.lag_p99_s)} "
             f"(limit {_seconds(slo.saturation_lag_s)})"
+        )
+    arrivals = reading.arrivals
+    behind = arrivals.share(arrivals.counts.generator_behind) if arrivals is not None else 0.0
+    if behind > GENERATOR_BEHIND_SHARE:
+        generator.append(
+            f"generator behind its schedule for {behind:.1%} of the arrivals "
+            f"(limit {GENERATOR_BEHIND_SHARE:.0%})"
         )
     if generator:
         return Verdict(False, tuple(generator), generator_limited=True)
@@ -98,7 +121,9 @@ def judge(reading: Reading, best: Reading | None, slo: Slo) -> Verdict:
                 reasons.append(
                     f"{label} of {method} {name} {_seconds(value)} above {_seconds(limit)}"
                 )
-    if best is not None and reading.users >= FLAT_USERS * best.users:
+    if arrivals is not None:
+        reasons += fell_behind(reading, held or [])
+    elif best is not None and reading.users >= FLAT_USERS * best.users:
         scaled = best.total.rate * (1 + FLAT_GAIN * (reading.users / best.users - 1))
         if reading.total.rate < scaled:
             reasons.append(
@@ -106,3 +131,31 @@ def judge(reading: Reading, best: Reading | None, slo: Slo) -> Verdict:
                 f"{reading.users} users, {best.total.rate:.0f} at {best.users}"
             )
     return Verdict(not reasons, tuple(reasons), generator_limited=False)
+
+
+def fell_behind(reading: Reading, held: list[Reading]) -> list[str]:
+    """Open mode: why the step fell behind its arrivals, if it did. `held`: the steps that
+    held so far, whose requests per arrival (a property of the scenario) say what this step's
+    arrivals ask for; those well below this step's rate, where no backlog can hide."""
+    counts, reasons = reading.arrivals.counts, []
+    if counts.scheduled == 0:
+        return ["no arrivals were scheduled in the step"]
+    started = counts.started / counts.scheduled
+    if started < 1 - FELL_BEHIND:
+        reasons.append(
+            f"{1 - started:.1%} of the arrivals did not start (all {reading.users} users busy, "
+            f"{counts.dropped} dropped)"
+        )
+    held = [r for r in held if r.arrivals is not None and r.arrivals.counts.scheduled]
+    reference = [r for r in held if r.load <= REFERENCE_LOAD * reading.load] or held
+    if reference:
+        per_arrival = sum(r.total.requests for r in reference) / sum(
+            r.arrivals.counts.scheduled for r in reference
+        )
+        asked = per_arrival * counts.scheduled / reading.seconds
+        if reading.total.rate < (1 - FELL_BEHIND) * asked:
+            reasons.append(
+                f"the target fell behind: {reading.total.rate:.0f} requests/s completed of "
+                f"the {asked:.0f}/s its arrivals ask for"
+            )
+    return reasons

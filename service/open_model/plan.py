@@ -36,10 +36,30 @@ class ArrivalPlan:
         if v["base_arrival_rate"] and not v["shape"]:
             raise ValueError("--base-arrival-rate needs a --shape (steady, spike, diurnal, ramp)")
         if v["shape"] == "capacity":
-            raise ValueError("--shape capacity steps the rate itself: leave out --arrival-rate")
+            raise ValueError(
+                "--shape capacity steps the load itself: leave out --arrival-rate (the search "
+                "steps the rate with --capacity-model open)"
+            )
         return cls(
             rate=rate,
             base_rate=v["base_arrival_rate"],
+            process=v["arrival_process"],
+            max_delay_s=v["max_arrival_delay"],
+            max_rate=v["max_arrival_rate"],
+        )
+
+    @classmethod
+    def for_capacity_search(cls, v: Mapping[str, Any]) -> ArrivalPlan:
+        """The capacity search's (open model): it steps the rate, up to the cap, as a level
+        of the cap (`CapacityShape.level`)."""
+        if v["arrival_rate"] or v["base_arrival_rate"]:
+            raise ValueError(
+                "--shape capacity steps the rate itself: leave out --arrival-rate and "
+                "--base-arrival-rate"
+            )
+        return cls(
+            rate=v["max_arrival_rate"],
+            base_rate=0.0,
             process=v["arrival_process"],
             max_delay_s=v["max_arrival_delay"],
             max_rate=v["max_arrival_rate"],

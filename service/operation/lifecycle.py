@@ -86,7 +86,10 @@ def on_init(
         shape.runner = runner
         environment.shape_class = shape
     if options.arrivals is not None:
-        level = shape.level if isinstance(shape, ContinuousShape) else (lambda: 1.0)
+        # A shape moves the rate (a named one between its trough and peak, the capacity
+        # search step by step); without one the rate is --arrival-rate.
+        moves_rate = isinstance(shape, ContinuousShape | CapacityShape)
+        level = shape.level if moves_rate else (lambda: 1.0)
         open_model = OpenModel(environment, options.arrivals, exporter.store, mode, level)
         open_model.attach()
         exporter.collector.sources.append(open_model.families)

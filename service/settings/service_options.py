@@ -54,7 +54,8 @@ class ServiceOptions:
             raise ValueError(
                 f"--shape-base-users {settings.base_users} is above --users {settings.users}"
             )
-        arrivals = ArrivalPlan.from_values(v)
+        open_search = v["shape"] == "capacity" and v["capacity_model"] == "open"
+        arrivals = ArrivalPlan.for_capacity_search(v) if open_search else ArrivalPlan.from_values(v)
         if arrivals is not None and v["shape"]:
             # The shape moves the rate; the pool of users stays at --users.
             settings = replace(settings, base_users=settings.users)
@@ -67,6 +68,9 @@ class ServiceOptions:
             capacity = CapacityPlan(
                 start_users=v["capacity_start_users"],
                 max_users=v["max_users"],
+                model=v["capacity_model"],
+                start_rate=v["capacity_start_rate"],
+                max_rate=v["max_arrival_rate"],
                 step_s=v["capacity_step_seconds"],
                 precision=v["capacity_precision"],
                 max_duration_s=v["capacity_max_duration"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.capacity.shape import MODELS as CAPACITY_MODELS
 from service.open_model.schedule import PROCESSES as ARRIVAL_PROCESSES
 from service.operation.safety import DEFAULT_ALLOWED_HOSTS
 from service.operation.shapes import SHAPES
@@ -90,8 +91,15 @@ SERVICE_FLAGS = (
 
 # The capacity search (`securenet-loadgen capacity`, which sets them; --shape capacity).
 CAPACITY_FLAGS = (
+    Flag("--capacity-model", "SECURENET_CAPACITY_MODEL",
+         Choice(*CAPACITY_MODELS, empty_ok=False), "closed",
+         "closed: step users (closed loops, as Locust); open: step the arrival rate "
+         "(docs/open-model.md), with corrected latencies"),
     Flag("--capacity-start-users", "SECURENET_CAPACITY_START_USERS", count(1), 10,
          "users of the first step; each next step doubles them until one breaks the SLO"),
+    Flag("--capacity-start-rate", "SECURENET_CAPACITY_START_RATE",
+         Number(float, 1, 1_000_000, what="a number of arrivals per second"), 10.0,
+         "open model: arrivals per second of the first step; each next step doubles them"),
     Flag("--capacity-step-seconds", "SECURENET_CAPACITY_STEP_SECONDS",
          seconds(maximum=3600), 30.0,
          "seconds per step (the first 40 % ramp and settle, the rest is measured)"),

@@ -82,8 +82,8 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     # The target's own time for logins stays near its 200 ms service; the client's grew with
     # the queue in front of it.
     first = answer["bottlenecks"][0]
-    assert 0.19 <= first["server_p95_s_at_most_users"] < 0.3
-    assert first["p95_s_at_most_users"] > 2 * first["server_p95_s_at_most_users"]
+    assert 0.19 <= first["server_p95_s_at_most_load"] < 0.3
+    assert first["p95_s_at_most_load"] > 2 * first["server_p95_s_at_most_load"]
     assert any("/api/auth/login" in reason for reason in answer["broke_at"]["reasons"])
     assert answer["usl"] is not None and answer["usl"]["r2"] > 0.8
     assert "capacity: " in done.stdout and "required 150 requests/s: met" in done.stdout
@@ -91,6 +91,42 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     for step in answer["steps"]:
         for endpoint in step["endpoints"].values():
             assert {"p50_s", "p95_s", "p99_s", "error_ratio", "rps"} <= set(endpoint)
+    report_shows_the_answer(report, answer, tmp_path / "chromium")
+
+
+PACED_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "paced.py"
+
+
+@pytest.mark.serial  # a capacity search measures the machine
+@pytest.mark.long(minutes=2.5)
+def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sandbox, tmp_path):
+    # Two slots of 10 ms: the target completes 200 requests/s at most, whatever the load. Each
+    # arrival sends one request. The latency SLO is loosened (2 s, 5 s) so that what breaks a
+    # step is falling behind its arrivals: the answer is then the target's throughput.
+    sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="2", SANDBOX_CAPACITY_SERVICE_MS="10")
+    answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
+    done = capacity(
+        "--model", "open", "--host", sandbox.url, "--scenario", str(PACED_LOCUSTFILE),
+        "--start-rate", "40", "--step-seconds", "10", "--json", str(answer_file),
+        "--html", str(report), "--metrics-port", str(free_port()), "--p95", "2", "--p99", "5",
+        "--require-rps", "150", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    answer = json.loads(answer_file.read_text())
+    print(done.stdout)
+    assert answer["model"] == "open" and answer["load_unit"] == "arrivals/s"
+    assert answer["limit"] == "target" and not answer["at_least"]
+    assert abs(answer["capacity_rps"] - 200) <= 0.05 * 200, answer["capacity_rps"]
+    broke = answer["broke_at"]
+    assert any("fell behind" in r or "did not start" in r for r in broke["reasons"]), broke
+    for step in answer["steps"]:
+        assert step["arrivals"]["rate"] == step["load"]
+        if step["held"]:  # a held step completes what its arrivals ask for
+            assert step["rps"] == pytest.approx(step["load"], rel=0.03), step
+    # Each broken step's backlog drained before the next step started.
+    assert '"event": "capacity_drained"' in done.stderr
+    assert "within the SLO at " in done.stdout and "arrivals/s" in done.stdout
+    assert "required 150 requests/s: met" in done.stdout
     report_shows_the_answer(report, answer, tmp_path / "chromium")
 
 
@@ -125,20 +161,21 @@ def report_shows_the_answer(report, answer: dict, profile) -> None:
     assert page.svgs == 4
     texts = {key: " ".join(values) for key, values in page.texts.items()}
     assert texts["capacity-rps"] == f"{answer['capacity_rps']:.0f}"
-    assert texts["capacity-users"] == str(answer["capacity_users"])
+    assert texts["capacity-load"] == f"{answer['capacity_load']:g}"
     assert texts["first-bottleneck"] == answer["bottlenecks"][0]["endpoint"]
     throughput = texts["figure-throughput"]
     assert (
-        f"capacity {answer['capacity_rps']:.0f} requests/s at {answer['capacity_users']} users"
-        in throughput
+        f"capacity {answer['capacity_rps']:.0f} requests/s at {answer['capacity_load']:g} "
+        f"{answer['load_unit']}" in throughput
     )
-    assert f"R² {answer['usl']['r2']:.3f}" in throughput
+    if answer["usl"]:  # closed loops only: an open step's users are a pool
+        assert f"R² {answer['usl']['r2']:.3f}" in throughput
     assert f"SLO p95 {answer['slo']['p95_s'] * 1000:.0f} ms" in texts["figure-latency"]
     assert f"error budget {100 * answer['slo']['error_ratio']:g} %" in texts["figure-errors"]
     bottlenecks = texts["figure-bottlenecks"]
     for entry in answer["bottlenecks"]:
         assert entry["endpoint"] in bottlenecks
-        assert f"x{entry['p95_ratio_at_most_users']:.1f}" in bottlenecks
+        assert f"x{entry['p95_ratio_at_most_load']:.1f}" in bottlenecks
     shown_rates = re.findall(r"(\d+\.\d) 0\.00 %|(\d+\.\d) \d+\.\d\d %", texts["steps"])
     assert {f"{s['rps']:.1f}" for s in answer["steps"]} <= {a or b for a, b in shown_rates}
     # Drawn, not blank: each figure's band of the screenshot has ink in it.
@@ -176,6 +213,9 @@ def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sand
         (["--json", "/proc/x/y.json"], "--capacity-json: cannot write"),
         (["--shape", "steady"], "capacity sets the load shape itself"),
         (["--p95", "inf"], "--capacity-p95"),
+        (["--model", "half-open"], "--capacity-model"),
+        (["--model", "open", "--start-rate", "0"], "--capacity-start-rate"),
+        (["--model", "open", "--arrival-rate", "50"], "steps the rate itself"),
         (["--target-metrics", "http://192.168.1.10/metrics"], "not in the allowed hosts"),
     ],
 )

@@ -4,12 +4,22 @@ the readings' percentiles and the bottleneck ranking."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from service.capacity import result
-from service.capacity.readings import EndpointReading, Reading, Snapshot, between
+from service.capacity.command import summary
+from service.capacity.readings import (
+    ArrivalCounts,
+    ArrivalReading,
+    EndpointReading,
+    Reading,
+    Snapshot,
+    between,
+)
 from service.capacity.search import Search
+from service.capacity.shape import DRAIN_MAX_S, Drain
 from service.capacity.usl import UslFit, fit
 from service.capacity.verdict import Slo, judge
 
@@ -27,9 +37,9 @@ def reading(users, rate, p95=0.1, failures=0, endpoints=None, cpu=0.3, lag=0.001
 
 @pytest.mark.parametrize("knee", [7, 33, 100, 250, 999])
 def test_search_brackets_the_knee_within_the_precision(knee):
-    search = Search(start_users=10, max_users=5000, precision=0.05)
+    search = Search(start=10, maximum=5000, precision=0.05)
     steps = 0
-    while (users := search.next_users()) is not None:
+    while (users := search.next_load()) is not None:
         search.record(users, held=users <= knee)
         steps += 1
     assert search.held <= knee < search.broke or (search.held is None and knee < 10)
@@ -40,9 +50,9 @@ def test_search_brackets_the_knee_within_the_precision(knee):
 
 def test_search_aims_at_the_knee_when_the_broken_step_shows_saturation():
     # 2 requests/s per user until the target saturates at 200 requests/s (100 users).
-    search = Search(start_users=10, max_users=5000, precision=0.05)
+    search = Search(start=10, maximum=5000, precision=0.05)
     tried = []
-    while (users := search.next_users()) is not None:
+    while (users := search.next_load()) is not None:
         tried.append(users)
         search.record(users, held=users <= 100, rate=2.0 * min(users, 100))
     # 160 made 200/s, not 320: aim at 0.97 x 100, then one precision above it.
@@ -51,9 +61,9 @@ def test_search_aims_at_the_knee_when_the_broken_step_shows_saturation():
 
 
 def test_search_stops_at_the_user_limit_when_nothing_breaks():
-    search = Search(start_users=10, max_users=300, precision=0.05)
+    search = Search(start=10, maximum=300, precision=0.05)
     tried = []
-    while (users := search.next_users()) is not None:
+    while (users := search.next_load()) is not None:
         tried.append(users)
         search.record(users, held=True)
     assert tried == [10, 20, 40, 80, 160, 300] and search.broke is None
@@ -128,12 +138,12 @@ def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
         steps.append(result.Step(step, judge(step, None, SLO)))
     ranking = result.bottlenecks(steps)
     assert [e["endpoint"] for e in ranking] == ["POST /slow", "GET /fast"]
-    assert ranking[0]["rose_at_users"] == 40 and ranking[1]["rose_at_users"] == 80
+    assert ranking[0]["rose_at_load"] == 40 and ranking[1]["rose_at_load"] == 80
     answer = result.build(steps, SLO, "found", workers=1)
     assert answer["capacity_rps"] == 400 and answer["broke_at"]["users"] == 80
     assert not answer["at_least"] and answer["limit"] == "target"
     # In the answer a rise must also matter against the SLO: /fast's +20 ms is not one.
-    assert [e["rose_at_users"] for e in answer["bottlenecks"]] == [40, None]
+    assert [e["rose_at_load"] for e in answer["bottlenecks"]] == [40, None]
 
 
 def test_a_fast_endpoints_jitter_is_no_bottleneck():
@@ -144,7 +154,7 @@ def test_a_fast_endpoints_jitter_is_no_bottleneck():
         step = reading(users, 10 * users, endpoints=endpoints)
         steps.append(result.Step(step, judge(step, None, SLO)))
     ranking = result.bottlenecks(steps, result.RISE_OF_SLO * SLO.p95_s)
-    assert [(e["endpoint"], e["rose_at_users"]) for e in ranking] == [
+    assert [(e["endpoint"], e["rose_at_load"]) for e in ranking] == [
         ("POST /login", 160),
         ("GET /version", None),
     ]
@@ -163,10 +173,80 @@ def test_a_masters_readings_cover_the_time_between_worker_reports():
 
 
 def test_search_aims_once_then_bisects():
-    search = Search(start_users=10, max_users=5000, precision=0.05)
+    search = Search(start=10, maximum=5000, precision=0.05)
     tried = []
-    while (users := search.next_users()) is not None:
+    while (users := search.next_load()) is not None:
         tried.append(users)
         search.record(users, held=users <= 105, rate=2.0 * min(users, 100))
     assert tried[:8] == [10, 20, 40, 80, 160, 97, 101, 130]  # the aim was short: bisect on
     assert search.held <= 105 < search.broke
+
+
+def open_reading(rate, completed_rate, started_share=1.0, behind=0, p95=0.05, users=100):
+    """An open step of 10 s: `rate` arrivals/s asked, `completed_rate` requests/s done."""
+    scheduled = round(rate * 10)
+    started = round(scheduled * started_share)
+    counts = ArrivalCounts(scheduled, started, scheduled - started, behind)
+    total = endpoint(completed_rate, p95, requests=round(completed_rate * 10))
+    return Reading(users, 10.0, total, {("GET", "/a"): total}, {"local": 0.3}, 0.001,
+                   ArrivalReading(rate, counts))  # fmt: skip
+
+
+def test_an_open_step_breaks_when_it_falls_behind_its_arrivals():
+    held = [open_reading(50, 50), open_reading(100, 100)]
+    assert judge(open_reading(190, 189), held[-1], SLO, held).held
+    # 5 % over capacity: 200 of 210 asked complete; its latency has not yet crossed the SLO.
+    behind = judge(open_reading(210, 200), held[-1], SLO, held)
+    assert not behind.held and "the target fell behind: 200 requests/s" in behind.reasons[0]
+    # The pool ran dry: arrivals waited past the step.
+    dry = judge(open_reading(150, 150, started_share=0.9), held[-1], SLO, held)
+    assert not dry.held and "10.0% of the arrivals did not start" in dry.reasons[0]
+    # Two requests per arrival (a scenario's task that logs in, then reads): 400/s is on pace.
+    double = [open_reading(50, 100), open_reading(100, 200)]
+    assert judge(open_reading(200, 400), double[-1], SLO, double).held
+    assert not judge(open_reading(200, 360), double[-1], SLO, double).held
+
+
+def test_an_open_step_whose_generator_ran_late_is_not_the_targets_answer():
+    late = judge(open_reading(100, 100, behind=100), None, SLO, [])
+    assert late.generator_limited and "behind its schedule for 10.0%" in late.reasons[0]
+    assert judge(open_reading(100, 100, behind=20), None, SLO, []).held  # 2 %: a busy host
+
+
+def test_an_open_search_answers_in_arrivals_per_second_without_a_usl_fit():
+    steps = [
+        result.Step(r, judge(r, None, SLO, []))
+        for r in (open_reading(50, 50, users=50), open_reading(100, 100, users=100))
+    ]
+    broken = open_reading(200, 150, users=200)
+    steps.append(result.Step(broken, judge(broken, None, SLO, [s.reading for s in steps])))
+    answer = result.build(steps, SLO, "found", workers=1, model="open")
+    assert answer["load_unit"] == "arrivals/s" and answer["usl"] is None
+    assert (answer["capacity_rps"], answer["capacity_load"]) == (100, 100)
+    assert answer["broke_at"]["load"] == 200 and answer["steps"][-1]["arrivals"]["rate"] == 200
+    assert "requests/s within the SLO at 100 arrivals/s" in summary(answer)
+
+
+def test_a_broken_open_steps_backlog_drains_before_the_next_step():
+    drain = Drain(started=0.0, completed=500)
+    assert not drain.done(600, 1.0)  # still completing
+    assert not drain.done(650, 3.0)
+    assert not drain.done(650, 6.9)
+    assert drain.done(650, 7.0)  # quiet for 4 s
+    assert Drain(0.0, 0).done(10**6, DRAIN_MAX_S)  # never quiet: go on at the limit
+
+
+def test_an_open_reading_takes_its_percentiles_from_the_corrected_durations():
+    bounds = (0.1, 0.2, 0.4, 0.8)
+    key = ("GET", "/a")
+    before = Snapshot(0.0, {key: (0,) * 5}, {key: 0}, {}, (0,), corrected={key: (0,) * 5},
+                      arrivals=ArrivalCounts(0, 0, 0, 0))  # fmt: skip
+    # Every request took under 100 ms; a tenth of them started 0.5 s late.
+    after = Snapshot(10.0, {key: (100, 0, 0, 0, 0)}, {key: 0}, {}, (0,),
+                     corrected={key: (90, 0, 0, 10, 0)},
+                     arrivals=ArrivalCounts(101, 100, 1, 0))  # fmt: skip
+    step = between(before, after, 50, bounds, (), arrival_rate=10.0)
+    assert step.total.requests == 100 and 0.4 < step.total.p95_s <= 0.8
+    assert step.arrivals.counts == ArrivalCounts(101, 100, 1, 0) and step.load == 10.0
+    measured = between(replace(before, corrected={}), replace(after, corrected={}), 50, bounds, ())
+    assert measured.total.p95_s <= 0.1 and measured.load == 50 and measured.arrivals is None
