@@ -5,15 +5,21 @@ test, so a capacity search can be checked against it.
 
 The wait happens outside the server's own timing (as in a listen backlog or a proxy's queue),
 the service time inside it: client time minus server time is the queueing.
+
+Each slot keeps its own clock: a request that was already waiting when its slot came free is
+served from that moment, not from when the event loop got round to handing the slot over, so
+the loop's own lateness (a fraction of a millisecond per request) does not pile up into a
+capacity a few per cent below concurrency / service time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SERVICE_TIME_KEY = "sandbox.service_s"
+DONE_AT_KEY = "sandbox.done_at"  # when the request's service ends (the loop's clock)
 
 
 class CapacityRule(BaseModel):
@@ -34,8 +40,17 @@ class Pool:
     def __init__(self, rule: CapacityRule) -> None:
         self.rule = rule
         self.slots = asyncio.Semaphore(rule.concurrency)
+        self.free_at = [0.0] * rule.concurrency  # each slot's clock: when it comes free
         self.waiting = 0
         self.refused = 0
+
+    def serve(self, arrived: float) -> float:
+        """A slot was acquired for a request that arrived at `arrived`: when its service
+        ends, on the clock of the slot that came free first."""
+        start = max(arrived, heapq.heappop(self.free_at))
+        done_at = start + self.rule.service_ms / 1000
+        heapq.heappush(self.free_at, done_at)
+        return done_at
 
 
 class CapacityBoard:
@@ -98,13 +113,14 @@ class CapacityLimit:
             pool.refused += 1
             await _refuse(send)
             return
+        arrived = asyncio.get_running_loop().time()
         pool.waiting += 1
         try:
             await pool.slots.acquire()
         finally:
             pool.waiting -= 1
         try:
-            scope[SERVICE_TIME_KEY] = pool.rule.service_ms / 1000
+            scope[DONE_AT_KEY] = pool.serve(arrived)
             await self.app(scope, receive, send)
         finally:
             pool.slots.release()
@@ -119,12 +135,11 @@ class ServiceTime:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        service_s = scope.get(SERVICE_TIME_KEY, 0.0)
-        if not service_s:
+        done_at = scope.get(DONE_AT_KEY)
+        if done_at is None:
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
-        done_at = loop.time() + service_s
 
         async def send_when_served(message) -> None:
             if message["type"] == "http.response.start":

@@ -45,7 +45,10 @@ def parser() -> argparse.ArgumentParser:
         help="exit 1 unless the target held this many requests/s within the SLO",
     )
     parser.add_argument(
-        "--model", metavar="M", help="closed (step users, the default) or open (step arrivals/s)"
+        "--model",
+        metavar="M",
+        help="open (step arrivals/s), closed (step users) or auto (the default: open unless a "
+        "user class runs its own loop)",
     )
     parser.add_argument("--start-users", metavar="N", help="users of the first step (10)")
     parser.add_argument("--start-rate", metavar="R", help="open: arrivals/s of the first step (10)")
@@ -99,9 +102,11 @@ def summary(answer: dict) -> str:
             "workers run without the service (start them with securenet-loadgen run --worker)"
         )
     unit = answer["load_unit"]
+    other = "closed steps users" if answer["model"] == "open" else "open steps arrivals/s"
     lines = [
         f"capacity: {at_least}{answer['capacity_rps']:.0f} requests/s within the SLO at "
-        f"{answer['capacity_load']:g} {unit} (limit: {answer['limit']})"
+        f"{answer['capacity_load']:g} {unit} (limit: {answer['limit']})",
+        f"model: {answer['model']} ({answer.get('model_reason') or 'asked for'}; --model {other})",
     ]
     if answer["broke_at"]:
         broke = answer["broke_at"]

@@ -25,7 +25,7 @@ from service.capacity.verdict import Slo, judge
 
 logger = structlog.get_logger("securenet.capacity")
 SETTLE_SHARE = 0.4  # of each step: ramp to its users, let queues settle, then measure
-MODELS = ("closed", "open")
+MODELS = ("auto", "closed", "open")
 # Open model: the pool holds each step's arrivals for the p95 SLO (at least MIN_POOL_S): a
 # target slower than that for most requests breaks the SLO anyway, and a larger pool only
 # queues more requests at a saturated target (and costs the generator its loop).
@@ -50,9 +50,10 @@ class CapacityPlan:
     html_file: Path | None
     slo: Slo
     target_metrics: str | None = None  # the target's /metrics, for its server-side time
-    model: str = "closed"  # or open: step the arrival rate
+    model: str = "closed"  # or open: step the arrival rate (auto until `model.resolve`)
     start_rate: float = 10.0  # open model: arrivals per second of the first step
     max_rate: float = 5000.0  # open model: the rate's cap (the arrival plan's rate)
+    model_reason: str = ""  # why this model (asked for, or the default and why)
 
     @property
     def open(self) -> bool:
@@ -190,6 +191,7 @@ class CapacityShape(LoadTestShape):
     def finish(self, stopped: str) -> None:
         workers = getattr(self.runner, "worker_count", 1) or 1
         self.answer = result.build(self.steps, self.plan.slo, stopped, workers, self.plan.model)
+        self.answer["model_reason"] = self.plan.model_reason
         logger.info(
             "capacity_found",
             capacity_rps=round(self.answer["capacity_rps"], 1),

@@ -7,8 +7,9 @@ saturation thresholds (CPU, event-loop lag; the same file) makes the step unusab
 include the generator's own delay.
 
 Open mode steps the arrival rate instead. Its latencies are the corrected ones, and a step
-breaks when it falls behind its arrivals: some could not start (every user of the pool busy),
-or fewer requests completed than its arrivals ask for (a queue grows at the target). A
+breaks on any dropped arrival, or when it falls behind its arrivals: some could not start
+(every user of the pool busy), or fewer requests completed than its arrivals ask for (a queue
+grows at the target). A
 generator that ran late on its own schedule makes the step unusable, as its CPU does.
 """
 
@@ -140,6 +141,10 @@ def fell_behind(reading: Reading, held: list[Reading]) -> list[str]:
     counts, reasons = reading.arrivals.counts, []
     if counts.scheduled == 0:
         return ["no arrivals were scheduled in the step"]
+    if counts.dropped:
+        reasons.append(
+            f"{counts.dropped} arrivals dropped (no user free within --max-arrival-delay)"
+        )
     started = counts.started / counts.scheduled
     if started < 1 - FELL_BEHIND:
         reasons.append(

@@ -13,6 +13,7 @@ import structlog
 from locust import LoadTestShape
 from locust.event import EventHook
 
+from service.capacity import model as capacity_model
 from service.capacity.shape import CapacityShape
 from service.logs.activity import ActivityLog
 from service.logs.pipeline import route_stdlib_logging
@@ -57,7 +58,7 @@ def on_init(
     is_worker = mode is RunnerMode.WORKER
     try:
         settings = Settings.read(parsed)
-        options = settings.service
+        options = capacity_model.resolve(settings.service, environment.user_classes)
         if not is_worker:  # a worker's host and users come from its master
             check_user_hosts(settings, environment)
         exporter = Exporter(
@@ -116,7 +117,8 @@ def follow_open_model(environment: Any, exporter: Exporter) -> None:
         if following:
             return  # open already (a later test of the same run)
         try:
-            arrivals = Settings.read(environment.parsed_options).service.arrivals
+            master = Settings.read(environment.parsed_options).service
+            arrivals = capacity_model.resolve(master, environment.user_classes).arrivals
         except ValueError as error:
             logger.error("master_settings_invalid", error=str(error))
             return
@@ -131,7 +133,9 @@ def follow_open_model(environment: Any, exporter: Exporter) -> None:
 def load_shape(options: ServiceOptions, exporter: Exporter) -> LoadTestShape | None:
     """The capacity search, a named shape, or none (Locust's users and spawn rate)."""
     if options.capacity is not None:
-        return CapacityShape(options.capacity, exporter.store, exporter)
+        plan = options.capacity
+        logger.info("capacity_model", model=plan.model, why=plan.model_reason)
+        return CapacityShape(plan, exporter.store, exporter)
     if options.shape:
         return make_shape(options.shape, options.shape_settings)
     return None

@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any
 
+from service.capacity import model as capacity_model
 from service.logs.pipeline import configure_logging
 from service.operation.safety import SafetyError, check_load, check_targets
 from service.operation.targets import TargetError, check_port_free
@@ -94,6 +95,8 @@ def check(parsed: Any, credentials: Credentials) -> Settings:
     naming the bad value. Also settles the web UI's address, which defaults to --bind-address."""
     settings = Settings.read(parsed)
     service, exporter = settings.service, settings.exporter
+    # Open asked for where a user class cannot run open: refused before Locust starts.
+    capacity_model.resolve(service, capacity_model.loaded_user_classes())
     if getattr(parsed, "web_host", "") is None:
         parsed.web_host = exporter.bind_address
     if not getattr(parsed, "worker", False):  # a worker's target and users come from its master

@@ -54,7 +54,9 @@ class ServiceOptions:
             raise ValueError(
                 f"--shape-base-users {settings.base_users} is above --users {settings.users}"
             )
-        open_search = v["shape"] == "capacity" and v["capacity_model"] == "open"
+        # `auto` is open unless a user class cannot run open (`capacity.model.resolve`, once
+        # the scenario is loaded).
+        open_search = v["shape"] == "capacity" and v["capacity_model"] in ("open", "auto")
         arrivals = ArrivalPlan.for_capacity_search(v) if open_search else ArrivalPlan.from_values(v)
         if arrivals is not None and v["shape"]:
             # The shape moves the rate; the pool of users stays at --users.

@@ -92,9 +92,10 @@ SERVICE_FLAGS = (
 # The capacity search (`securenet-loadgen capacity`, which sets them; --shape capacity).
 CAPACITY_FLAGS = (
     Flag("--capacity-model", "SECURENET_CAPACITY_MODEL",
-         Choice(*CAPACITY_MODELS, empty_ok=False), "closed",
-         "closed: step users (closed loops, as Locust); open: step the arrival rate "
-         "(docs/open-model.md), with corrected latencies"),
+         Choice(*CAPACITY_MODELS, empty_ok=False), "auto",
+         "open: step the arrival rate (docs/open-model.md), with corrected latencies; closed: "
+         "step users (closed loops, as Locust); auto: open unless a user class runs its own "
+         "loop"),
     Flag("--capacity-start-users", "SECURENET_CAPACITY_START_USERS", count(1), 10,
          "users of the first step; each next step doubles them until one breaks the SLO"),
     Flag("--capacity-start-rate", "SECURENET_CAPACITY_START_RATE",

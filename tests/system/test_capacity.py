@@ -24,6 +24,7 @@ from tests.support.processes import (
 
 CAPACITY_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "capacity.py"
 PLAIN_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "plain.py"
+OWN_LOOP = ROOT / "tests" / "support" / "locustfiles" / "own_loop.py"
 LOGIN = "POST /api/auth/login"
 
 
@@ -63,7 +64,8 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
     try:
         done = capacity(
             "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
-            "--step-seconds", str(step_s), "--json", str(answer_file), "--require-rps", "150",
+            "--model", "closed", "--step-seconds", str(step_s), "--json", str(answer_file),
+            "--require-rps", "150",
             "--html", str(report), "--metrics-port", str(free_port()), *distributed,
             "--target-metrics", f"{sandbox.url}/metrics", "--p95", "2", "--p99", "5",
             cwd=tmp_path,
@@ -106,7 +108,7 @@ def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sa
     sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="2", SANDBOX_CAPACITY_SERVICE_MS="10")
     answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
     done = capacity(
-        "--model", "open", "--host", sandbox.url, "--scenario", str(PACED_LOCUSTFILE),
+        "--host", sandbox.url, "--scenario", str(PACED_LOCUSTFILE),
         "--start-rate", "40", "--step-seconds", "10", "--json", str(answer_file),
         "--html", str(report), "--metrics-port", str(free_port()), "--p95", "2", "--p99", "5",
         "--require-rps", "150", cwd=tmp_path,
@@ -126,6 +128,8 @@ def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sa
     # Each broken step's backlog drained before the next step started.
     assert '"event": "capacity_drained"' in done.stderr
     assert "within the SLO at " in done.stdout and "arrivals/s" in done.stdout
+    # Open is the default, and the answer says why.
+    assert "model: open (the default: every user class can run open" in done.stdout
     assert "required 150 requests/s: met" in done.stdout
     report_shows_the_answer(report, answer, tmp_path / "chromium")
 
@@ -190,6 +194,7 @@ def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sand
     answer_file = tmp_path / "capacity.json"
     done = capacity(
         "--host", sandbox.url, "--scenario", str(PLAIN_LOCUSTFILE), "--start-users", "40",
+        "--model", "closed",
         "--metrics-port", str(free_port()), "--step-seconds", "5", "--json", str(answer_file),
         "--require-rps", "1000000", cwd=tmp_path,
     )  # fmt: skip
@@ -216,6 +221,7 @@ def test_a_saturated_generator_is_reported_as_the_limit_with_workers_to_add(sand
         (["--model", "half-open"], "--capacity-model"),
         (["--model", "open", "--start-rate", "0"], "--capacity-start-rate"),
         (["--model", "open", "--arrival-rate", "50"], "steps the rate itself"),
+        (["--model", "open", "-f", str(OWN_LOOP)], "OwnLoopUser runs its own loop"),
         (["--target-metrics", "http://192.168.1.10/metrics"], "not in the allowed hosts"),
     ],
 )

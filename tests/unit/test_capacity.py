@@ -7,7 +7,9 @@ import math
 from dataclasses import replace
 
 import pytest
+from locust import User
 
+from service.capacity import model as capacity_model
 from service.capacity import result
 from service.capacity.command import summary
 from service.capacity.readings import (
@@ -19,9 +21,10 @@ from service.capacity.readings import (
     between,
 )
 from service.capacity.search import Search
-from service.capacity.shape import DRAIN_MAX_S, Drain
+from service.capacity.shape import DRAIN_MAX_S, CapacityPlan, Drain
 from service.capacity.usl import UslFit, fit
 from service.capacity.verdict import Slo, judge
+from service.settings.service_options import ServiceOptions
 
 SLO = Slo(p95_s=0.5, p99_s=1.0, error_ratio=0.01, saturation_cpu=0.9, saturation_lag_s=0.1)
 
@@ -182,11 +185,12 @@ def test_search_aims_once_then_bisects():
     assert search.held <= 105 < search.broke
 
 
-def open_reading(rate, completed_rate, started_share=1.0, behind=0, p95=0.05, users=100):
-    """An open step of 10 s: `rate` arrivals/s asked, `completed_rate` requests/s done."""
+def open_reading(rate, completed_rate, started_share=1.0, dropped=0, behind=0, p95=0.05, users=100):
+    """An open step of 10 s: `rate` arrivals/s asked, `completed_rate` requests/s done; the
+    arrivals that did not start are still waiting, but `dropped`."""
     scheduled = round(rate * 10)
     started = round(scheduled * started_share)
-    counts = ArrivalCounts(scheduled, started, scheduled - started, behind)
+    counts = ArrivalCounts(scheduled, started, dropped, behind)
     total = endpoint(completed_rate, p95, requests=round(completed_rate * 10))
     return Reading(users, 10.0, total, {("GET", "/a"): total}, {"local": 0.3}, 0.001,
                    ArrivalReading(rate, counts))  # fmt: skip
@@ -250,3 +254,36 @@ def test_an_open_reading_takes_its_percentiles_from_the_corrected_durations():
     assert step.arrivals.counts == ArrivalCounts(101, 100, 1, 0) and step.load == 10.0
     measured = between(replace(before, corrected={}), replace(after, corrected={}), 50, bounds, ())
     assert measured.total.p95_s <= 0.1 and measured.load == 50 and measured.arrivals is None
+
+
+def test_an_open_step_with_dropped_arrivals_breaks():
+    held = [open_reading(50, 50)]
+    verdict = judge(open_reading(100, 100, started_share=0.99, dropped=10), held[-1], SLO, held)
+    assert not verdict.held and verdict.reasons[0].startswith("10 arrivals dropped")
+
+
+class _TaskUser(User):
+    tasks = [lambda user: None]
+
+
+class _OwnLoopUser(User):
+    def run(self):  # its own loop: no TaskSet to schedule
+        pass
+
+
+def _options(model: str) -> ServiceOptions:
+    plan = CapacityPlan(10, 100, 10.0, 0.05, 0.0, 10.0, None, None, SLO, model=model)
+    return ServiceOptions("capacity", None, None, 100, 10.0, 1.0, 1.0, 1.0, 1, 1, 15.0, None,
+                          capacity=plan, arrivals=object())  # fmt: skip
+
+
+def test_the_search_runs_open_unless_a_user_class_runs_its_own_loop():
+    decided = capacity_model.resolve(_options("auto"), [_TaskUser])
+    assert decided.capacity.model == "open" and decided.arrivals is not None
+    assert "the default" in decided.capacity.model_reason
+    fallback = capacity_model.resolve(_options("auto"), [_TaskUser, _OwnLoopUser])
+    assert fallback.capacity.model == "closed" and fallback.arrivals is None
+    assert "_OwnLoopUser runs its own loop" in fallback.capacity.model_reason
+    with pytest.raises(ValueError, match="_OwnLoopUser runs its own loop"):
+        capacity_model.resolve(_options("open"), [_OwnLoopUser])
+    assert capacity_model.resolve(_options("closed"), [_OwnLoopUser]).capacity.model == "closed"
