@@ -4,7 +4,9 @@
   the requests/s the same process makes closed with no waits at all (its ceiling);
 - the schedule's jitter (actual - intended start) p50 / p99 at a moderate rate;
 - CPU per request, open vs closed at the same request rate (closed users paced by
-  `constant_throughput`): the cost of the gate, the schedule and the corrected histogram.
+  `constant_throughput`): the cost of the gate, the schedule and the corrected histogram, and
+  of waking once per evenly spaced arrival where closed users fall into bursts; and again with
+  `--arrival-batch` (`--batch`, 50 ms), which sends the arrivals due within it together.
 
 The generator runs pinned to CPU 1, a target faster than it (`fast_target`) on CPU 0. Each
 figure is read from the generator's own /metrics over a window after its users are spawned.
@@ -60,7 +62,9 @@ def scrape(port: int) -> dict[str, float]:
     return found
 
 
-def run(target: int, users_file: Path, users: int, window_s: float, rate: float = 0.0) -> dict:
+def run(
+    target: int, users_file: Path, users: int, window_s: float, rate: float = 0.0, *extra: str
+) -> dict:
     """One run; the change of its totals over `window_s` after the users spawned."""
     metrics_port = free_port()
     args = [sys.executable, "-m", "service", "run", "--scenario", str(users_file),
@@ -68,7 +72,7 @@ def run(target: int, users_file: Path, users: int, window_s: float, rate: float 
             "-t", f"{window_s + 12:.0f}s", "--metrics-port", str(metrics_port),
             "--max-users", "10000", "--max-spawn-rate", "10000"]  # fmt: skip
     if rate:
-        args += ["--arrival-rate", str(rate), "--max-arrival-rate", str(max(rate, 5000))]
+        args += ["--arrival-rate", str(rate), "--max-arrival-rate", str(max(rate, 5000)), *extra]
     with tempfile.TemporaryDirectory() as tmp:
         process = subprocess.Popen(
             args, cwd=tmp, preexec_fn=pinned(1), stdout=subprocess.DEVNULL,
@@ -119,6 +123,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--start-rate", type=float, default=250.0)
     parser.add_argument("--same-rate", type=float, default=500.0,
                         help="the rate of the open vs closed CPU comparison")  # fmt: skip
+    parser.add_argument("--batch", type=float, default=0.05,
+                        help="the --arrival-batch of the batched open run")  # fmt: skip
     args = parser.parse_args(argv)
     target = free_port()
     server = subprocess.Popen(
@@ -147,8 +153,11 @@ def main(argv: list[str]) -> None:
         jitter = run(target, PACED, args.pool, args.window, min(200.0, args.start_rate))
         same = args.same_rate
         open_run = run(target, PACED, args.pool, args.window, same)
+        batched_run = run(target, PACED, args.pool, args.window, same, "--arrival-batch",
+                          str(args.batch))  # fmt: skip
         closed_run = run(target, PACED, round(same / 10), args.window)
         cpu_open = open_run["cpu"] / open_run["requests"] * 1e6
+        cpu_batched = batched_run["cpu"] / batched_run["requests"] * 1e6
         cpu_closed = closed_run["cpu"] / closed_run["requests"] * 1e6
     finally:
         server.terminate()
@@ -164,6 +173,9 @@ def main(argv: list[str]) -> None:
         (f"schedule jitter at {jitter_rate:.0f}/s: p50 / p99", f"{p50:.2f} ms / {p99:.2f} ms"),
         (f"CPU per request at {same:.0f}/s: open / closed (paced, {paced_rate:.0f}/s)",
          f"{cpu_open:.0f} µs / {cpu_closed:.0f} µs ({cpu_open / cpu_closed - 1:+.1%})"),
+        (f"the same, open with --arrival-batch {args.batch:g} (up to {args.batch * 1000:g} ms "
+         "early)", f"{cpu_batched:.0f} µs / {cpu_closed:.0f} µs "
+         f"({cpu_batched / cpu_closed - 1:+.1%})"),
     ]  # fmt: skip
     print()
     print("| figure | value |")

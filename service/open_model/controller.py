@@ -59,7 +59,9 @@ class OpenModel:
         events = self.environment.events
         if self.mode is not RunnerMode.MASTER:
             schedule = ArrivalSchedule(self.plan.process, seed=random.randrange(2**32))
-            self.gate = ArrivalGate(self.accounts, schedule, self.plan.max_delay_s)
+            self.gate = ArrivalGate(
+                self.accounts, schedule, self.plan.max_delay_s, batch_s=self.plan.batch_s
+            )
             user_loop.install(self.gate)
             events.test_stopping.add_listener(lambda **_: self.gate.stop())
             events.test_stop.add_listener(lambda **_: self.gate.close())

@@ -52,10 +52,14 @@ class ArrivalGate:
         schedule: ArrivalSchedule,
         max_delay_s: float,
         clock: Callable[[], float] = time.monotonic,
+        batch_s: float = 0.0,
     ) -> None:
         self.accounts = accounts
         self.schedule = schedule
         self.max_delay_s = max_delay_s
+        # Arrivals due within this of the one that woke the dispatcher go out with it (up to
+        # this early): fewer wakes of the process, a coarser schedule (--arrival-batch).
+        self.batch_s = batch_s
         self.clock = clock
         self.idle: deque[_Seat] = deque()
         # Arrivals handed to users that have not run yet: while any are, an arrival that
@@ -115,12 +119,16 @@ class ArrivalGate:
     def _dispatch(self) -> None:
         schedule = self.schedule
         run_callback = get_hub().loop.run_callback
+        batch_until = None  # this wake's batch takes the arrivals due until then
         while True:
             now = self.clock()
             self._expire(now)
-            if schedule.due > now:
+            if schedule.due > now and (batch_until is None or schedule.due > batch_until):
+                batch_until = None
                 gevent.sleep(min(schedule.due - now, EXPIRY_CHECK_S))
                 continue
+            if batch_until is None:
+                batch_until = now + self.batch_s
             intended = schedule.take()
             self.accounts.scheduled += 1
             if now - intended > self.max_delay_s:  # the generator fell that far behind

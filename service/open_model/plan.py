@@ -14,6 +14,7 @@ class ArrivalPlan:
     process: str  # constant or poisson
     max_delay_s: float  # an arrival waits this long for an idle user, then is dropped
     max_rate: float
+    batch_s: float = 0.0  # arrivals due this close together go out in one wake
 
     @classmethod
     def from_values(cls, v: Mapping[str, Any]) -> ArrivalPlan | None:
@@ -46,6 +47,7 @@ class ArrivalPlan:
             process=v["arrival_process"],
             max_delay_s=v["max_arrival_delay"],
             max_rate=v["max_arrival_rate"],
+            batch_s=v["arrival_batch"],
         )
 
     @classmethod
@@ -63,6 +65,7 @@ class ArrivalPlan:
             process=v["arrival_process"],
             max_delay_s=v["max_arrival_delay"],
             max_rate=v["max_arrival_rate"],
+            batch_s=v["arrival_batch"],
         )
 
     def swarm_rate(self, level: float) -> float:

@@ -140,6 +140,10 @@ OPEN_MODEL_FLAGS = (
          "constant (evenly spaced) or poisson (exponential gaps)"),
     Flag("--max-arrival-delay", "SECURENET_MAX_ARRIVAL_DELAY", seconds(maximum=3600), 10.0,
          "an arrival that finds no idle user waits this long for one, then is dropped"),
+    Flag("--arrival-batch", "SECURENET_ARRIVAL_BATCH", seconds(zero_ok=True, maximum=1), 0.0,
+         "open mode: arrivals due within this many seconds of each other go out together, up "
+         "to that early: fewer wakes of the generator (less CPU per request), a coarser "
+         "schedule (default 0: each on its own time)"),
     Flag("--max-arrival-rate", "SECURENET_MAX_ARRIVAL_RATE",
          Number(float, 0, 1_000_000, above=True, what="a number of arrivals per second"),
          5000.0, "refuse to start above this arrival rate"),

@@ -76,6 +76,8 @@ def port_is_free(port: int) -> bool:
         (["--arrival-process", "bursty"], "must be one of constant, poisson, got 'bursty'"),
         (["--arrival-process", ""], "must be one of constant, poisson, got ''"),
         (["--max-arrival-delay", "0"], "argument --max-arrival-delay: must be a number of"),
+        (["--arrival-batch", "2"], "argument --arrival-batch: must be a number of seconds"),
+        (["--arrival-batch", "-0.01"], "argument --arrival-batch: must be a number of seconds"),
         (["--base-arrival-rate", "5"], "--base-arrival-rate needs --arrival-rate"),
         (["--arrival-rate", "5", "--base-arrival-rate", "5"], "needs a --shape"),
         (

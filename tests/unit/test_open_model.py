@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import gevent
 import pytest
@@ -158,3 +159,32 @@ def test_the_swarm_rate_is_split_by_pool_size():
     assert split(100.0, {"a": 30, "b": 10}) == {"a": 75.0, "b": 25.0}
     assert split(90.0, {"a": 0, "b": 0, "c": 0}) == {"a": 30.0, "b": 30.0, "c": 30.0}
     assert split(90.0, {}) == {}
+
+
+def test_a_batch_window_sends_the_arrivals_due_within_it_together():
+    books = accounts()
+    clock = time.monotonic
+    gate = ArrivalGate(books, ArrivalSchedule("constant"), max_delay_s=1.0, batch_s=0.05)
+    starts: list[float] = []
+
+    def user() -> None:
+        try:
+            while True:
+                gate.enter()
+                starts.append(clock())
+                gevent.sleep(0.001)
+        except StopUser:
+            pass
+
+    greenlets = [gevent.spawn(user) for _ in range(20)]
+    gevent.sleep(0.05)
+    gate.set_rate(100.0)
+    gevent.sleep(1.0)
+    gate.stop()
+    gevent.joinall(greenlets, timeout=1)
+    gate.close()
+    # 100 arrivals a second, five due within each 50 ms window: about 20 wakes, not 100.
+    bursts = 1 + sum(1 for a, b in itertools.pairwise(starts) if b - a > 0.005)
+    assert books.scheduled == pytest.approx(100, abs=3) and books.scheduled == books.resolved
+    assert 15 <= bursts <= 25, bursts
+    assert books.outcomes[LATE, POOL_BUSY] == 0  # early, never late for the batch
