@@ -155,11 +155,8 @@ class CapacityShape(LoadTestShape):
             # (a plain `locust --worker` ships no measurements to this master).
             logger.error("capacity_no_requests", users=self.users, load=self.load)
             return "no-requests"
-        held = [s for s in self.steps if s.verdict.held]
-        best = max(held, key=lambda s: s.reading.total.rate, default=None)
-        verdict = judge(
-            reading, best.reading if best else None, self.plan.slo, [s.reading for s in held]
-        )
+        held = [s.reading for s in self.steps if s.verdict.held]
+        verdict = judge(reading, self.plan.slo, held)
         self.steps.append(result.Step(reading, verdict))
         logger.info(
             "capacity_step",

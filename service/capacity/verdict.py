@@ -9,12 +9,13 @@ include the generator's own delay.
 Open mode steps the arrival rate instead. Its latencies are the corrected ones, and a step
 breaks on any dropped arrival, or when it falls behind its arrivals: some could not start
 (every user of the pool busy), or fewer requests completed than its arrivals ask for (a queue
-grows at the target). A
-generator that ran late on its own schedule makes the step unusable, as its CPU does.
+grows at the target). A generator that ran late on its own schedule makes the step unusable,
+as its CPU does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ MIN_REQUESTS_P99 = 200
 FLAT_USERS = 1.25
 FLAT_GAIN = 0.25
 # Open mode: a step whose arrivals did not all start, or whose requests fell this share short
-# of what its arrivals ask for (requests per arrival as at the best held step), fell behind:
+# of what its arrivals ask for (requests per arrival as at the held steps below it), fell behind:
 # at 5 % over capacity 5 % of the work is left over each second, and a queue grows.
 FELL_BEHIND = 0.03
 REFERENCE_LOAD = 0.8  # the held steps at most this share of a step's rate say what it asks
@@ -83,11 +84,9 @@ def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-def judge(
-    reading: Reading, best: Reading | None, slo: Slo, held: list[Reading] | None = None
-) -> Verdict:
-    """`best`: the held step with the highest throughput so far, if any; `held`: every held
-    step so far (open mode)."""
+def judge(reading: Reading, slo: Slo, held: Sequence[Reading] = ()) -> Verdict:
+    """`held`: the steps that held the SLO so far (the best of them by throughput says when
+    closed loops' throughput stopped growing; in open mode they say what an arrival asks)."""
     generator = [
         f"generator process {label} used {cores:.0%} of a core (limit {slo.saturation_cpu:.0%})"
         for label, cores in sorted(reading.generator_cpu.items())
@@ -122,8 +121,9 @@ def judge(
                 reasons.append(
                     f"{label} of {method} {name} {_seconds(value)} above {_seconds(limit)}"
                 )
+    best = max(held, key=lambda r: r.total.rate, default=None)
     if arrivals is not None:
-        reasons += fell_behind(reading, held or [])
+        reasons += fell_behind(reading, held)
     elif best is not None and reading.users >= FLAT_USERS * best.users:
         scaled = best.total.rate * (1 + FLAT_GAIN * (reading.users / best.users - 1))
         if reading.total.rate < scaled:
@@ -134,7 +134,7 @@ def judge(
     return Verdict(not reasons, tuple(reasons), generator_limited=False)
 
 
-def fell_behind(reading: Reading, held: list[Reading]) -> list[str]:
+def fell_behind(reading: Reading, held: Sequence[Reading]) -> list[str]:
     """Open mode: why the step fell behind its arrivals, if it did. `held`: the steps that
     held so far, whose requests per arrival (a property of the scenario) say what this step's
     arrivals ask for; those well below this step's rate, where no backlog can hide."""

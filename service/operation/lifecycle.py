@@ -30,7 +30,7 @@ from service.operation.probes import Probes
 from service.operation.retention import StatsRetention
 from service.operation.runner_mode import RunnerMode
 from service.operation.safety import cap_runner
-from service.operation.shapes import ContinuousShape, make_shape
+from service.operation.shapes import make_shape
 from service.operation.target_build import TargetBuild
 from service.settings.credentials import Credentials
 from service.settings.preflight import check_user_hosts, one_line_error
@@ -87,10 +87,9 @@ def on_init(
         shape.runner = runner
         environment.shape_class = shape
     if options.arrivals is not None:
-        # A shape moves the rate (a named one between its trough and peak, the capacity
-        # search step by step); without one the rate is --arrival-rate.
-        moves_rate = isinstance(shape, ContinuousShape | CapacityShape)
-        level = shape.level if moves_rate else (lambda: 1.0)
+        # A shape with a level moves the rate (a named one between its trough and peak, the
+        # capacity search step by step); otherwise the rate is --arrival-rate.
+        level = getattr(shape, "level", lambda: 1.0)
         open_model = OpenModel(environment, options.arrivals, exporter.store, mode, level)
         open_model.attach()
         exporter.collector.sources.append(open_model.families)

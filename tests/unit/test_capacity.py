@@ -74,26 +74,26 @@ def test_search_stops_at_the_user_limit_when_nothing_breaks():
 
 def test_verdict_names_each_broken_threshold():
     slow = {("GET", "/a"): endpoint(100, 0.2), ("POST", "/login"): endpoint(10, 0.8)}
-    verdict = judge(reading(40, 110, endpoints=slow), None, SLO)
+    verdict = judge(reading(40, 110, endpoints=slow), SLO)
     assert not verdict.held and not verdict.generator_limited
     assert verdict.reasons == ("p95 of POST /login 800 ms above 500 ms",
                                "p99 of POST /login 1.20 s above 1.00 s")  # fmt: skip
-    failing = judge(reading(40, 110, failures=20), None, SLO)
+    failing = judge(reading(40, 110, failures=20), SLO)
     assert failing.reasons == ("error ratio 4.00% above the budget 1.00%",)
 
 
 def test_verdict_breaks_when_throughput_stops_growing_with_users():
     best = reading(100, 200)
-    assert judge(reading(200, 260), best, SLO).held  # +30 % for +100 % users: still growing
-    flat = judge(reading(200, 210), best, SLO)
+    assert judge(reading(200, 260), SLO, [best]).held  # +30 % for +100 % users: still growing
+    flat = judge(reading(200, 210), SLO, [best])
     assert not flat.held and "throughput stopped growing" in flat.reasons[0]
 
 
 def test_a_saturated_generator_is_never_taken_for_the_target():
-    verdict = judge(reading(100, 200, p95=0.9, cpu=0.95), None, SLO)
+    verdict = judge(reading(100, 200, p95=0.9, cpu=0.95), SLO)
     assert verdict.generator_limited and not verdict.held
     assert "generator process local used 95%" in verdict.reasons[0]
-    lagging = judge(reading(100, 200, lag=0.3), None, SLO)
+    lagging = judge(reading(100, 200, lag=0.3), SLO)
     assert lagging.generator_limited and "event-loop lag" in lagging.reasons[0]
 
 
@@ -138,7 +138,7 @@ def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
         endpoints = {("GET", "/fast"): endpoint(9 * users, fast_p95),
                      ("POST", "/slow"): endpoint(users, slow_p95)}  # fmt: skip
         step = reading(users, 10 * users, endpoints=endpoints)
-        steps.append(result.Step(step, judge(step, None, SLO)))
+        steps.append(result.Step(step, judge(step, SLO)))
     ranking = result.bottlenecks(steps)
     assert [e["endpoint"] for e in ranking] == ["POST /slow", "GET /fast"]
     assert ranking[0]["rose_at_load"] == 40 and ranking[1]["rose_at_load"] == 80
@@ -155,7 +155,7 @@ def test_a_fast_endpoints_jitter_is_no_bottleneck():
         endpoints = {("GET", "/version"): endpoint(9 * users, jitter),
                      ("POST", "/login"): endpoint(users, 0.2 if users < 160 else 0.9)}  # fmt: skip
         step = reading(users, 10 * users, endpoints=endpoints)
-        steps.append(result.Step(step, judge(step, None, SLO)))
+        steps.append(result.Step(step, judge(step, SLO)))
     ranking = result.bottlenecks(steps, result.RISE_OF_SLO * SLO.p95_s)
     assert [(e["endpoint"], e["rose_at_load"]) for e in ranking] == [
         ("POST /login", 160),
@@ -198,32 +198,32 @@ def open_reading(rate, completed_rate, started_share=1.0, dropped=0, behind=0, p
 
 def test_an_open_step_breaks_when_it_falls_behind_its_arrivals():
     held = [open_reading(50, 50), open_reading(100, 100)]
-    assert judge(open_reading(190, 189), held[-1], SLO, held).held
+    assert judge(open_reading(190, 189), SLO, held).held
     # 5 % over capacity: 200 of 210 asked complete; its latency has not yet crossed the SLO.
-    behind = judge(open_reading(210, 200), held[-1], SLO, held)
+    behind = judge(open_reading(210, 200), SLO, held)
     assert not behind.held and "the target fell behind: 200 requests/s" in behind.reasons[0]
     # The pool ran dry: arrivals waited past the step.
-    dry = judge(open_reading(150, 150, started_share=0.9), held[-1], SLO, held)
+    dry = judge(open_reading(150, 150, started_share=0.9), SLO, held)
     assert not dry.held and "10.0% of the arrivals did not start" in dry.reasons[0]
     # Two requests per arrival (a scenario's task that logs in, then reads): 400/s is on pace.
     double = [open_reading(50, 100), open_reading(100, 200)]
-    assert judge(open_reading(200, 400), double[-1], SLO, double).held
-    assert not judge(open_reading(200, 360), double[-1], SLO, double).held
+    assert judge(open_reading(200, 400), SLO, double).held
+    assert not judge(open_reading(200, 360), SLO, double).held
 
 
 def test_an_open_step_whose_generator_ran_late_is_not_the_targets_answer():
-    late = judge(open_reading(100, 100, behind=100), None, SLO, [])
+    late = judge(open_reading(100, 100, behind=100), SLO)
     assert late.generator_limited and "behind its schedule for 10.0%" in late.reasons[0]
-    assert judge(open_reading(100, 100, behind=20), None, SLO, []).held  # 2 %: a busy host
+    assert judge(open_reading(100, 100, behind=20), SLO).held  # 2 %: a busy host
 
 
 def test_an_open_search_answers_in_arrivals_per_second_without_a_usl_fit():
     steps = [
-        result.Step(r, judge(r, None, SLO, []))
+        result.Step(r, judge(r, SLO))
         for r in (open_reading(50, 50, users=50), open_reading(100, 100, users=100))
     ]
     broken = open_reading(200, 150, users=200)
-    steps.append(result.Step(broken, judge(broken, None, SLO, [s.reading for s in steps])))
+    steps.append(result.Step(broken, judge(broken, SLO, [s.reading for s in steps])))
     answer = result.build(steps, SLO, "found", workers=1, model="open")
     assert answer["load_unit"] == "arrivals/s" and answer["usl"] is None
     assert (answer["capacity_rps"], answer["capacity_load"]) == (100, 100)
@@ -258,7 +258,7 @@ def test_an_open_reading_takes_its_percentiles_from_the_corrected_durations():
 
 def test_an_open_step_with_dropped_arrivals_breaks():
     held = [open_reading(50, 50)]
-    verdict = judge(open_reading(100, 100, started_share=0.99, dropped=10), held[-1], SLO, held)
+    verdict = judge(open_reading(100, 100, started_share=0.99, dropped=10), SLO, held)
     assert not verdict.held and verdict.reasons[0].startswith("10 arrivals dropped")
 
 
