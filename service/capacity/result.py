@@ -114,6 +114,22 @@ def _usl(usl: UslFit | None) -> dict | None:
     return values
 
 
+def at_the_mix(best: Step, held: list[Step], endpoint: str) -> float:
+    """Closed loops only: the best held step's requests/s, as the scenario's mix sustains it.
+    At steady state each endpoint's share of a closed loop's requests is fixed by what the
+    users do, whatever the latencies. While the bottleneck's queue is still filling (a step
+    at the knee), users that have not yet reached it send the other requests at full pace:
+    its share dips and the step's total is a transient a few to ~12 % above what the mix
+    holds. Its own rate over its share of all held steps' requests is what does hold."""
+    method, _, name = endpoint.partition(" ")
+    key = (method, name)
+    requests = sum(s.reading.total.requests for s in held)
+    own = sum(s.reading.endpoints[key].requests for s in held if key in s.reading.endpoints)
+    rate = best.reading.endpoints[key].rate if key in best.reading.endpoints else 0.0
+    total = best.reading.total.rate
+    return min(total, rate * requests / own) if own and rate else total
+
+
 def build(steps: list[Step], slo: Slo, stopped: str, workers: int, model: str = "closed") -> dict:
     """`stopped`: why the search ended (found, generator, max-users, max-rate,
     max-duration); `model`: closed (the load is users) or open (arrivals per second)."""
@@ -129,10 +145,18 @@ def build(steps: list[Step], slo: Slo, stopped: str, workers: int, model: str = 
         if model == "closed"
         else None
     )
+    ranking = bottlenecks(steps, RISE_OF_SLO * slo.p95_s)
+    measured_rps = best.reading.total.rate if best else 0.0
+    capacity_rps = measured_rps
+    # An open step's arrivals keep the mix (one that falls behind them breaks the step).
+    if best and model == "closed" and stopped == "found" and ranking and ranking[0]["rose_at_load"]:
+        capacity_rps = at_the_mix(best, held, ranking[0]["endpoint"])
     result = {
         "model": model,
         "load_unit": "users" if model == "closed" else "arrivals/s",
-        "capacity_rps": best.reading.total.rate if best else 0.0,
+        "capacity_rps": capacity_rps,
+        # The best held step's own total (closed loops: above capacity_rps at the knee).
+        "measured_rps": measured_rps,
         "capacity_load": best.reading.load if best else 0,
         "capacity_users": best.reading.users if best else 0,
         # The target's limit was not reached: the capacity is at least this.
@@ -141,7 +165,7 @@ def build(steps: list[Step], slo: Slo, stopped: str, workers: int, model: str = 
         "broke_at": _broke(broke),
         "slo": asdict(slo),
         "usl": _usl(usl),
-        "bottlenecks": bottlenecks(steps, RISE_OF_SLO * slo.p95_s),
+        "bottlenecks": ranking,
         "steps": [_step(s) for s in steps],
         "generator": _generator(steps, workers),
     }

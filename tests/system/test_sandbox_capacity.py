@@ -54,7 +54,10 @@ def test_server_side_time_holds_the_service_time_but_not_the_queue(start_sandbox
         for labels, value in sample_values(text, "sandbox_request_duration_seconds_sum").items()
         if dict(labels)["route"] == "/api/version"
     )
-    assert 0.6 <= server < 0.75  # three services of 200 ms
+    # Three services of 200 ms. A waiting request's service runs on its slot's clock, from
+    # when the slot came free, while its own timing starts when the loop hands it the slot
+    # (a fraction of a millisecond later): the sum may fall just short of 0.6.
+    assert 0.59 <= server < 0.75
     assert client >= 1.15  # 0.2 + 0.4 + 0.6: the waits are the client's only
     other = timed(f"{sandbox.url}/api/auth/login")[1]  # another prefix: no pool, no wait
     assert other < 0.2

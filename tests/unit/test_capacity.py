@@ -33,8 +33,8 @@ def endpoint(rate: float, p95: float, requests: int = 500, failures: int = 0):
     return EndpointReading(requests, failures, rate, failures / requests, p95 / 2, p95, p95 * 1.5)
 
 
-def reading(users, rate, p95=0.1, failures=0, endpoints=None, cpu=0.3, lag=0.001):
-    total = endpoint(rate, p95, failures=failures)
+def reading(users, rate, p95=0.1, failures=0, endpoints=None, cpu=0.3, lag=0.001, requests=500):
+    total = endpoint(rate, p95, requests=requests, failures=failures)
     return Reading(users, 10.0, total, endpoints or {("GET", "/a"): total}, {"local": cpu}, lag)
 
 
@@ -135,9 +135,9 @@ def test_bottlenecks_rank_the_endpoint_whose_latency_rises_first():
     steps = []
     for users, slow_p95 in ((10, 0.05), (20, 0.06), (40, 0.2), (80, 0.9)):
         fast_p95 = 0.01 if users < 80 else 0.03
-        endpoints = {("GET", "/fast"): endpoint(9 * users, fast_p95),
-                     ("POST", "/slow"): endpoint(users, slow_p95)}  # fmt: skip
-        step = reading(users, 10 * users, endpoints=endpoints)
+        endpoints = {("GET", "/fast"): endpoint(9 * users, fast_p95, requests=90 * users),
+                     ("POST", "/slow"): endpoint(users, slow_p95, requests=10 * users)}  # fmt: skip
+        step = reading(users, 10 * users, endpoints=endpoints, requests=100 * users)
         steps.append(result.Step(step, judge(step, SLO)))
     ranking = result.bottlenecks(steps)
     assert [e["endpoint"] for e in ranking] == ["POST /slow", "GET /fast"]
@@ -154,7 +154,7 @@ def test_a_fast_endpoints_jitter_is_no_bottleneck():
     for users, jitter in ((20, 0.005), (40, 0.006), (80, 0.011), (160, 0.012)):
         endpoints = {("GET", "/version"): endpoint(9 * users, jitter),
                      ("POST", "/login"): endpoint(users, 0.2 if users < 160 else 0.9)}  # fmt: skip
-        step = reading(users, 10 * users, endpoints=endpoints)
+        step = reading(users, 10 * users, endpoints=endpoints, requests=100 * users)
         steps.append(result.Step(step, judge(step, SLO)))
     ranking = result.bottlenecks(steps, result.RISE_OF_SLO * SLO.p95_s)
     assert [(e["endpoint"], e["rose_at_load"]) for e in ranking] == [
@@ -287,3 +287,27 @@ def test_the_search_runs_open_unless_a_user_class_runs_its_own_loop():
     with pytest.raises(ValueError, match="_OwnLoopUser runs its own loop"):
         capacity_model.resolve(_options("open"), [_OwnLoopUser])
     assert capacity_model.resolve(_options("closed"), [_OwnLoopUser]).capacity.model == "closed"
+
+
+def test_a_closed_knee_step_counts_at_the_scenarios_mix():
+    # /slow is a tenth of the requests and holds 25/s. At 160 users its queue is still
+    # filling: it completes 25/s while the rest run on, 280/s in all, its share 0.089. The
+    # mix (a tenth) holds 250/s.
+    steps = []
+    for users, total, slow_rate, slow_p95 in ((20, 38, 3.8, 0.2), (40, 76, 7.6, 0.2),
+                                               (80, 152, 15.2, 0.21), (160, 280, 25, 0.7),
+                                               (320, 300, 25, 4.0)):  # fmt: skip
+        endpoints = {("GET", "/fast"): endpoint(total - slow_rate, 0.01,
+                                                requests=round(10 * (total - slow_rate))),
+                     ("POST", "/slow"): endpoint(slow_rate, slow_p95,
+                                                 requests=round(10 * slow_rate))}  # fmt: skip
+        step = reading(users, total, p95=slow_p95, endpoints=endpoints, requests=10 * total)
+        steps.append(result.Step(step, judge(step, replace(SLO, p95_s=2.0, p99_s=5.0))))
+    answer = result.build(steps, replace(SLO, p95_s=2.0, p99_s=5.0), "found", workers=1)
+    assert answer["measured_rps"] == 280 and answer["capacity_load"] == 160
+    held = 38 + 76 + 152 + 280
+    assert answer["capacity_rps"] == pytest.approx(25 * held / (3.8 + 7.6 + 15.2 + 25))
+    assert 255 < answer["capacity_rps"] < 270
+    # Open steps keep the mix by their arrivals: their total stands.
+    opened = result.build(steps, replace(SLO, p95_s=2.0, p99_s=5.0), "found", 1, model="open")
+    assert opened["capacity_rps"] == 280
