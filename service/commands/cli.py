@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from service.commands.child_process import die_with_parent
 from service.commands.sandbox_process import STOP_TIMEOUT_S, SandboxProcess
 from service.commands.scenarios import (
@@ -21,11 +23,19 @@ from service.commands.scenarios import (
     resolve_scenario,
 )
 from service.commands.usage import PROG, UsageError, raise_usage_error, report_usage_error
+from service.logs.pipeline import configure_logging
 from service.operation.targets import TargetError, check_port_free, check_reachable, parse_host
 from service.settings.locust_args import LocustArgsError, parse_locust_options, split_passthrough
 from service.settings.types import port
 
 FORCED = 128 + signal.SIGKILL  # exit status after a second signal
+# An operator's own run time: a flag or Locust's environment variable (not locust.conf).
+RUN_TIME_FLAGS = frozenset({"-t", "--run-time"})
+RUN_TIME_ENV = "LOCUST_RUN_TIME"
+AUTOQUIT_ENV = "LOCUST_AUTOQUIT"
+# Stops that are graceful (users stopped, reports written): a terminal's Ctrl-C, an
+# orchestrator's TERM, and HUP (a closed terminal or session), which no one means as a crash.
+GRACEFUL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -40,6 +50,7 @@ class RunPlan:
     locust_options: list[str] = field(default_factory=list)
     user_classes: list[str] = field(default_factory=list)
     worker: bool = False  # --worker: host, users and shape come from the master
+    replaced_run_time: int | None = None  # locust.conf's run time, replaced by continuous load
 
     def locust_arguments(self, host: str | None) -> list[str]:
         """Locust's arguments, as its parser reads them (the same preflight runs on them here
@@ -97,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def autoquit_given(flags: set[str]) -> bool:
+    """Whether the operator chose when a web UI run quits (Locust's default: never)."""
+    return "--autoquit" in flags or AUTOQUIT_ENV in os.environ
+
+
 def plan_run(argv: list[str]) -> RunPlan:
     args, passthrough = build_parser().parse_known_args(["run", *argv])
     try:
@@ -105,8 +121,6 @@ def plan_run(argv: list[str]) -> RunPlan:
         check_user_classes(locustfile, classes)
         if args.host is not None:
             parse_host(args.host)
-        if not any(o.startswith(("-t", "--run-time")) for o in options):
-            options += ["--run-time", "0"]  # continuous, whatever locust.conf says
         plan = RunPlan(
             Path(args.scenario).stem if args.scenario not in SCENARIOS else args.scenario,
             locustfile,
@@ -124,6 +138,18 @@ def plan_run(argv: list[str]) -> RunPlan:
     except (ScenarioError, LocustArgsError, ValueError) as error:
         raise UsageError(str(error)) from None
     plan.web_host = parsed.web_host or "0.0.0.0"
+    given = {o.split("=", 1)[0] for o in options if o.startswith("-")}
+    if parsed.run_time and not given & RUN_TIME_FLAGS and RUN_TIME_ENV not in os.environ:
+        # Only locust.conf set it (the seed's says 600s): this service runs continuously.
+        plan.replaced_run_time = parsed.run_time
+        plan.locust_options += ["--run-time", "0"]
+    elif (
+        parsed.run_time
+        and plan.web
+        and "--autoquit" not in given
+        and AUTOQUIT_ENV not in os.environ
+    ):
+        plan.locust_options += ["--autoquit", "0"]  # a bounded run ends, web UI or not
     return plan
 
 
@@ -160,7 +186,7 @@ def run_locust(command: list[str], scenario: str) -> int:
 
     def forward(_signum, _frame):
         # SIGINT is Locust's graceful path (users stopped within --stop-timeout, reports
-        # written); its SIGTERM path skips the HTML report, so both become SIGINT.
+        # written); its SIGTERM path skips the HTML report, so all become SIGINT.
         # A second signal does not wait any more.
         nonlocal stopping
         if stopping:
@@ -170,7 +196,7 @@ def run_locust(command: list[str], scenario: str) -> int:
         stopping = True
         locust.send_signal(signal.SIGINT)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, forward) for sig in GRACEFUL_SIGNALS}
     try:
         code = locust.wait()
         return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
@@ -182,6 +208,14 @@ def run_locust(command: list[str], scenario: str) -> int:
 def run(argv: list[str]) -> int:
     plan = plan_run(argv)
     check_environment(plan)
+    if plan.replaced_run_time:
+        configure_logging()
+        structlog.get_logger("securenet.cli").info(
+            "run_time_replaced",
+            config_run_time_s=plan.replaced_run_time,
+            reason="locust.conf's run time is replaced by continuous load; "
+            "-t or LOCUST_RUN_TIME bounds the run",
+        )
     Path("reports").mkdir(exist_ok=True)  # locust.conf writes its reports there
     if plan.host is not None or plan.worker:
         return run_locust(plan.locust_command(plan.host), plan.scenario)

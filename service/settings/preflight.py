@@ -17,7 +17,7 @@ from service.operation.targets import TargetError, check_port_free
 from service.settings.credentials import Credentials
 from service.settings.settings import Settings
 from service.settings.table import FLAGS, add_arguments
-from service.settings.types import Number, count, port, writable_file
+from service.settings.types import YEAR_S, Number, ProcessCount, count, port, writable_file
 
 PROG = "securenet-loadgen"
 # Locust's own numeric options, given bounded types (Locust takes -u -5 or a port of 99999).
@@ -28,6 +28,9 @@ LOCUST_TYPES = {
     "master_port": port(),
     "master_bind_port": port(),
     "expect_workers": count(1, 10_000),
+    "processes": ProcessCount(),
+    "autoquit": count(0, int(YEAR_S)),  # seconds after the run ends
+    "exit_code_on_error": count(0, 255),
     # Files Locust writes at the end: a bad path fails now, not silently after the run.
     "logfile": writable_file,
     "html_file": writable_file,

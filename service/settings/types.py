@@ -77,6 +77,19 @@ def count(minimum: int = 0, maximum: int = 1_000_000) -> Number:
     return Number(int, minimum, maximum)
 
 
+class ProcessCount(Number):
+    """Locust's --processes: -1 (one per core) or 1 to 4 per core (more only thrash)."""
+
+    def __init__(self) -> None:
+        super().__init__(int, 1, 4 * (os.cpu_count() or 1), what="a number of processes")
+
+    def accepts(self, value: float) -> bool:
+        return value == -1 or super().accepts(value)
+
+    def describe(self) -> str:
+        return f"-1 (one per core) or {super().describe()}"
+
+
 def seconds(*, zero_ok: bool = False, maximum: float = YEAR_S) -> Number:
     return Number(float, 0.0, maximum, above=not zero_ok, what="a number of seconds")
 
@@ -107,6 +120,9 @@ def writable_file(raw: Any) -> str:
     path = Path(value)
     if path.is_dir():
         raise ArgumentTypeError(f"must be a file path, {value!r} is a directory")
+    if path.exists() and not path.is_file():
+        # A device or a pipe: /dev/full takes the open and fails every write, at the end.
+        raise ArgumentTypeError(f"must be a regular file, {value!r} is not")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):

@@ -78,6 +78,16 @@ def port_is_free(port: int) -> bool:
         (["--max-arrival-delay", "0"], "argument --max-arrival-delay: must be a number of"),
         (["--arrival-batch", "2"], "argument --arrival-batch: must be a number of seconds"),
         (["--arrival-batch", "-0.01"], "argument --arrival-batch: must be a number of seconds"),
+        (["--processes", "-5"], "argument --processes: must be -1 (one per core) or"),
+        (["--processes", "0"], "argument --processes: must be -1 (one per core) or"),
+        (["--processes", "9999"], "argument --processes: must be -1 (one per core) or"),
+        (["--autoquit", "-7"], "argument --autoquit: must be a whole number >= 0"),
+        (["--exit-code-on-error", "999"], "argument --exit-code-on-error: must be a whole"),
+        (["--html", "/dev/full"], "--html: must be a regular file, '/dev/full' is not"),
+        (["--logfile", "/dev/full"], "--logfile: must be a regular file"),
+        (["--csv", "/dev/full"], "--csv: must be a regular file"),
+        (["--json-file", "/dev/full"], "--json-file: must be a regular file"),
+        (["--metrics-final-file", "/dev/full"], "--metrics-final-file: must be a regular file"),
         (["--base-arrival-rate", "5"], "--base-arrival-rate needs --arrival-rate"),
         (["--arrival-rate", "5", "--base-arrival-rate", "5"], "needs a --shape"),
         (
@@ -143,7 +153,9 @@ def test_run_starts_and_stops_the_embedded_sandbox(tmp_path):
     assert port_is_free(port)
 
 
-def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(tmp_path):
+# INT (Ctrl-C) and HUP (a closed terminal or session) stop as gracefully as TERM does.
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP])
+def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(stop, tmp_path):
     port = free_port()
     process = subprocess.Popen(
         [
@@ -167,7 +179,7 @@ def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(tmp_path
         wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
         time.sleep(3)
         assert process.poll() is None  # continuous: no run-time limit
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         assert process.wait(timeout=20) == 0
     finally:
         stop_process(process)
@@ -214,6 +226,63 @@ def test_settings_come_from_the_environment_too():
         "securenet-loadgen: error: argument --shape: must be one of steady, spike, diurnal, "
         "ramp, capacity, got 'zigzag' (from SECURENET_SHAPE)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("channel", "setting", "message"),
+    [
+        ("env", "LOCUST_RUN_TIME=1x", "argument -t/--run-time: Invalid time span format"),
+        ("conf", "run-time = 1x", "argument -t/--run-time: Invalid time span format"),
+        ("env", "LOCUST_PROCESSES=-5", "argument --processes: must be -1 (one per core) or"),
+        ("conf", "processes = -5", "argument --processes: must be -1 (one per core) or"),
+        ("conf", "autoquit = -7", "argument --autoquit: must be a whole number >= 0"),
+        ("env", "LOCUST_EXIT_CODE_ON_ERROR=999", "argument --exit-code-on-error: must be"),
+    ],
+)
+def test_locusts_own_settings_are_checked_in_every_channel(channel, setting, message, tmp_path):
+    env = {}
+    if channel == "env":
+        name, value = setting.split("=", 1)
+        env[name] = value
+    else:
+        (tmp_path / "locust.conf").write_text(f"[settings]\n{setting}\n")
+    done = cli("run", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("securenet-loadgen: error: ") and message in done.stderr
+
+
+def test_an_operators_run_time_is_honoured_and_locust_confs_is_replaced(tmp_path):
+    # LOCUST_RUN_TIME is the operator's: the run ends by itself.
+    started = time.monotonic()
+    done = cli("run", "--sandbox-port", str(free_port()), "-u", "1", "-r", "1", cwd=tmp_path,
+               env={"LOCUST_RUN_TIME": "3s"}, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.monotonic() - started < 40
+    # locust.conf's (the seed's says 600s) gives way to continuous load, in one JSON line.
+    (tmp_path / "locust.conf").write_text("[settings]\nrun-time = 3s\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [*CLI, "run", "--sandbox-port", str(port), "-u", "1", "-r", "1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
+        time.sleep(6)
+        assert process.poll() is None  # past locust.conf's 3 s: continuous
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        lines = process.stderr.read().splitlines()
+    finally:
+        stop_process(process)
+    replaced = [json.loads(line) for line in lines if "run_time_replaced" in line]
+    assert len(replaced) == 1 and replaced[0]["config_run_time_s"] == 3
+
+
+def test_a_web_ui_run_with_a_run_time_ends_by_itself(tmp_path):
+    done = cli("run", "--web", "--web-port", str(free_port()), "--sandbox-port", str(free_port()),
+               "-u", "1", "-r", "1", "-t", "3s", cwd=tmp_path, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_a_locustfile_with_a_syntax_error_is_one_line(tmp_path):
