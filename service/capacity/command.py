@@ -83,6 +83,8 @@ def main(argv: list[str], run: Callable[[list[str]], int]) -> int:
             return 2 if code == 2 else 1
         answer = json.loads(answer_file.read_text(encoding="utf-8"))
     print(summary(answer))
+    if answer["limit"] == "no-requests":
+        return 1  # nothing was measured: no verdict, whether or not one was asked for
     if args.require_rps is None:
         return 0
     met = answer["capacity_rps"] >= args.require_rps

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -229,3 +230,18 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     done = capacity("-f", str(LOCUSTFILES / "locustfile.py"), *args, cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_a_target_that_never_answers_gets_no_verdict(tmp_path):
+    # It accepts connections (the kernel's backlog) and never answers a request.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1000)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        done = capacity(
+            "--host", url, "--scenario", str(PLAIN_LOCUSTFILE), "--model", "closed",
+            "--start-users", "2", "--step-seconds", "3", "--metrics-port", str(free_port()),
+            cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    assert "no request finished in a step" in done.stdout
