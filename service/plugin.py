@@ -13,6 +13,7 @@ from locust import events
 from locust.event import EventHook
 
 from service.auth import BearerAuth
+from service.logs import hub_errors
 from service.logs.pipeline import configure_logging
 from service.metrics.custom_values import CustomValues
 from service.operation.lifecycle import on_init
@@ -28,6 +29,7 @@ record_threats_found = custom_values.record_threats_found
 exporter_started = EventHook()
 
 configure_logging(secret_values=credentials.secret_values())
+hub_errors.install()  # a failed greenlet's traceback is a JSON line too
 events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
 events.init.add_listener(
     partial(

@@ -181,8 +181,11 @@ def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(stop, tm
         assert process.poll() is None  # continuous: no run-time limit
         process.send_signal(stop)
         assert process.wait(timeout=20) == 0
+        stderr = process.stderr.read()
     finally:
         stop_process(process)
+    # A graceful stop is JSON lines too (gevent's hub printed KeyboardInterrupt and a time).
+    assert all(json.loads(line) for line in stderr.splitlines() if line.strip())
     assert "/api/auth/login" in (tmp_path / "report.html").read_text()
     assert port_is_free(port)
 

@@ -243,6 +243,19 @@ def test_a_name_that_cannot_be_encoded_is_counted_by_both(tmp_path):
     assert exported[escaped][1] == by_locust[escaped][1] == exported[escaped][0]
 
 
+def test_a_user_greenlet_that_dies_is_json_and_names_its_user_class(tmp_path, start_sandbox):
+    sandbox = start_sandbox()
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "broken_wait.py"), "--host", sandbox.url, "--headless",
+        "-u", "20", "-r", "20", "-t", "4s", "--metrics-port", str(free_port()), cwd=tmp_path,
+    )  # fmt: skip
+    lines = json_lines(done.stderr)  # gevent's plain tracebacks and timestamps would fail here
+    failed = [line for line in lines if line["event"] == "greenlet_failed"]
+    assert failed and all(line["user_class"] == "BrokenWaitUser" for line in failed)
+    assert all(line["exception"] == "ValueError" for line in failed)
+    assert len(lines) < 200  # rate limited: 20 users' deaths are not 720 lines
+
+
 # -- 6. outages named by their cause -----------------------------------------------------
 
 
