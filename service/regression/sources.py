@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from service.regression.stats import (
     SHARE_FLOOR,
@@ -81,41 +83,113 @@ def _quantiles(buckets: list[tuple[float, float]]) -> dict[str, float]:
 # --- two snapshots -------------------------------------------------------------------------
 
 
-def _read_snapshot(path: Path) -> dict[Key, EndpointData]:
+# The exporter keeps at most --metrics-max-series endpoints (500 by default, a budget an
+# operator may raise): a file with far more is not one of its snapshots.
+MAX_ENDPOINTS = 20_000
+_WANTED = (
+    "loadgen_requests_total",
+    "loadgen_request_failures_total",
+    "loadgen_request_duration_seconds_bucket",
+    f"{CORRECTED}_bucket",
+)
+
+
+def _samples(path: Path) -> Iterator[tuple[int, Sample]]:
+    """(line number, sample) of the families `compare` reads, a line at a time: memory stays
+    bounded by the endpoints kept, whatever the file's size. Every value must be a count."""
     try:
-        text = path.read_text()
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.startswith(_WANTED):
+                    continue
+                try:
+                    families = list(text_string_to_metric_families(line))
+                except ValueError as error:
+                    raise CompareError(
+                        f"{path}:{number}: not a Prometheus sample: {error}"
+                    ) from None
+                for family in families:
+                    for sample in family.samples:
+                        if not math.isfinite(sample.value) or sample.value < 0:
+                            raise CompareError(
+                                f"{path}:{number}: {sample.name} is {sample.value:g}: a "
+                                "snapshot's counts are finite and not negative"
+                            )
+                        yield number, sample
+    except UnicodeDecodeError:
+        raise CompareError(f"{path} is not a Prometheus text file: not UTF-8 text") from None
     except OSError as error:
         raise CompareError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _cumulative(path: Path, key: Key, by_le: dict[float, tuple[float, int]]) -> list:
+    """The buckets in order of their bounds; a count that falls as the bound grows is not a
+    histogram's."""
+    ordered = sorted(by_le.items())
+    for (_, (low, _)), (le, (count, number)) in pairwise(ordered):
+        if count < low:
+            raise CompareError(
+                f"{path}:{number}: bucket le={le:g} of {key[0]} {key[1]} holds {count:g}, fewer "
+                f"than the bucket below it ({low:g}): not a cumulative histogram"
+            )
+    return [(le, count) for le, (count, _) in ordered]
+
+
+def _read_snapshot(path: Path) -> dict[Key, EndpointData]:
     endpoints: dict[Key, EndpointData] = {}
-    buckets: dict[Key, dict[float, float]] = {}
-    corrected: dict[Key, dict[float, float]] = {}
-    try:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = sample.labels
-                if "method" not in labels or "name" not in labels:
-                    continue
-                key = (labels["method"], labels["name"])
-                if sample.name == "loadgen_requests_total":
-                    endpoints.setdefault(key, EndpointData(*key)).requests = sample.value
-                elif sample.name == "loadgen_request_failures_total":
-                    endpoints.setdefault(key, EndpointData(*key)).failures = sample.value
-                elif sample.name == "loadgen_request_duration_seconds_bucket":
-                    buckets.setdefault(key, {})[_le(labels["le"])] = sample.value
-                elif sample.name == f"{CORRECTED}_bucket":
-                    corrected.setdefault(key, {})[_le(labels["le"])] = sample.value
-    except ValueError as error:
-        raise CompareError(f"{path} is not a Prometheus text file: {error}") from None
+    buckets: dict[Key, dict[float, tuple[float, int]]] = {}
+    corrected: dict[Key, dict[float, tuple[float, int]]] = {}
+    for number, sample in _samples(path):
+        labels = sample.labels
+        if "method" not in labels or "name" not in labels:
+            continue
+        key = (labels["method"], labels["name"])
+        if key not in endpoints and len(endpoints) >= MAX_ENDPOINTS:
+            raise CompareError(
+                f"{path}:{number}: more than {MAX_ENDPOINTS} endpoints: not a "
+                "--metrics-final-file (the exporter keeps --metrics-max-series of them)"
+            )
+        data = endpoints.setdefault(key, EndpointData(*key))
+        if sample.name == "loadgen_requests_total":
+            data.requests = sample.value
+        elif sample.name == "loadgen_request_failures_total":
+            data.failures = sample.value
+        else:
+            try:
+                le = _le(labels["le"])
+            except (KeyError, ValueError):
+                raise CompareError(f"{path}:{number}: a bucket without a number in le") from None
+            into = corrected if sample.name.startswith(CORRECTED) else buckets
+            into.setdefault(key, {})[le] = (sample.value, number)
     # An open-mode run's latency is the corrected one, as the regression alerts read it.
     for key, by_le in (buckets | corrected).items():
-        endpoints.setdefault(key, EndpointData(*key)).buckets = _sorted_buckets(by_le)
+        endpoints[key].buckets = _cumulative(path, key, by_le)
+    for data in endpoints.values():
+        if data.failures > data.requests:
+            raise CompareError(
+                f"{path}: {data.method} {data.name} has {data.failures:g} failures in "
+                f"{data.requests:g} requests"
+            )
     if not endpoints:
         raise CompareError(f"{path} has no loadgen_requests_total: not a --metrics-final-file")
     return endpoints
 
 
+def _same_layout(before: dict[Key, EndpointData], after: dict[Key, EndpointData]) -> None:
+    """Two runs' histograms compare bucket by bucket only on the same bounds."""
+    for key in before.keys() & after.keys():
+        old = [le for le, _ in before[key].buckets]
+        new = [le for le, _ in after[key].buckets]
+        if old and new and old != new:
+            raise CompareError(
+                f"{key[0]} {key[1]}: the two files' latency buckets differ ({len(old)} and "
+                f"{len(new)} bounds): runs with different --metrics-quantile-error or buckets"
+            )
+
+
 def from_files(baseline: Path, candidate: Path) -> tuple[list[EndpointData], str]:
     before, after = _read_snapshot(baseline), _read_snapshot(candidate)
+    _same_layout(before, after)
     result = []
     for key, data in sorted(after.items()):
         base = before.get(key)

@@ -82,7 +82,7 @@ def test_compare_says_in_one_line_why_it_cannot_judge(tmp_path):
         (("--baseline", str(garbage)), "--baseline and --candidate go together"),
         (
             ("--baseline", str(garbage), "--candidate", str(garbage)),
-            "is not a Prometheus text file",
+            "has no loadgen_requests_total: not a --metrics-final-file",
         ),
         (("--baseline", str(tmp_path / "nope"), "--candidate", str(garbage)), "cannot read"),
         (("--prometheus", f"http://127.0.0.1:{free_port()}"), "cannot reach Prometheus"),
@@ -100,6 +100,68 @@ def test_compare_says_in_one_line_why_it_cannot_judge(tmp_path):
         done = compare(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def snapshot_text(requests=100, failures=1, buckets=(60, 95, 100), bounds=("0.1", "0.5")):
+    labels = 'method="GET",name="/api/x"'
+    lines = [
+        f"loadgen_requests_total{{{labels}}} {requests}",
+        f"loadgen_request_failures_total{{{labels}}} {failures}",
+    ]
+    for le, count in zip((*bounds, "+Inf"), buckets, strict=True):
+        lines.append(f'loadgen_request_duration_seconds_bucket{{{labels},le="{le}"}} {count}')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "message"),
+    [
+        (snapshot_text(requests="NaN"), "garbage.prom:1: loadgen_requests_total is nan"),
+        (snapshot_text(requests="+Inf"), "garbage.prom:1: loadgen_requests_total is inf"),
+        (snapshot_text(failures=-5), "garbage.prom:2: loadgen_request_failures_total is -5"),
+        (snapshot_text(buckets=(60, 50, 100)), "garbage.prom:4: bucket le=0.5 of GET /api/x"),
+        (snapshot_text(failures=500), "has 500 failures in 100 requests"),
+        (snapshot_text(bounds=("0.1", "0.25")), "the two files' latency buckets differ"),
+        (b"\x89PNG\r\n\x1a\n\xff\xfe" * 100, "garbage.prom is not a Prometheus text file"),
+    ],
+)
+def test_compare_refuses_what_is_not_a_snapshot_naming_file_and_line(tmp_path, candidate, message):
+    baseline, garbage = tmp_path / "baseline.prom", tmp_path / "garbage.prom"
+    baseline.write_text(snapshot_text())
+    if isinstance(candidate, bytes):
+        garbage.write_bytes(candidate)
+    else:
+        garbage.write_text(candidate)
+    done = compare("--baseline", str(baseline), "--candidate", str(garbage))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    # The baseline itself is a snapshot: against itself there is a verdict.
+    assert compare("--baseline", str(baseline), "--candidate", str(baseline)).returncode == 0
+
+
+def test_compare_reads_a_huge_file_in_bounded_memory_and_refuses_too_many_names(tmp_path):
+    huge = tmp_path / "huge.prom"
+    with huge.open("w") as out:
+        noise = 'some_other_metric{a="b"} 1\n' * 20_000
+        for _ in range(100):  # about 60 MB of lines compare does not read, then the names
+            out.write(noise)
+        for index in range(25_000):
+            out.write(f'loadgen_requests_total{{method="GET",name="/n/{index}"}} 1\n')
+    # A fresh parent whose only child is compare: its peak resident memory, in kB, last.
+    measured = (
+        "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", measured, sys.executable, "-m", "service", "compare",
+         "--baseline", str(huge), "--candidate", str(huge)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    error, peak_kb = done.stderr.strip().splitlines()
+    assert "huge.prom:2020001: more than 20000 endpoints" in error
+    assert int(peak_kb) < 200_000
 
 
 # Serial: the verdict compares the last 20 s with a (compressed) day of baseline, and the
