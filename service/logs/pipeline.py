@@ -82,6 +82,13 @@ class _Pipeline:
         return handler
 
 
+def scrub(text: str) -> str:
+    """The logs' redaction for text that leaves by another way (a request's name becomes a
+    label, a report row): the known secret values, secrets after telling words, passwords in
+    URLs."""
+    return _pipeline.redactor.scrub(text) if _pipeline is not None else text
+
+
 def configure_logging(
     stream: TextIO | None = None,
     secret_values: Iterable[str] = (),

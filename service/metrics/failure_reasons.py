@@ -7,6 +7,7 @@ from typing import Any
 
 from locust.exception import CatchResponseError
 
+from service.logs.pipeline import scrub
 from service.metrics.cardinality import OVERFLOW, Budget
 
 # Free text is reduced before it can become a label value: ids, numbers, addresses and
@@ -65,5 +66,5 @@ class FailureReasons:
         if reason is None:
             if len(self._by_message) >= MESSAGE_CACHE:
                 self._by_message.clear()
-            reason = self._by_message[message] = self.admit(message_class(message))
+            reason = self._by_message[message] = self.admit(message_class(scrub(message)))
         return reason

@@ -17,6 +17,8 @@ from typing import Any
 import locust
 from locust.event import EventHook
 
+from service.logs.pipeline import scrub
+
 # The listener Locust's Runner.__init__ registers to feed `runner.stats`, and the names its body
 # uses: `self.stats.log_request(...)`, then `self.stats.log_error(...)` on an exception.
 LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"
@@ -110,6 +112,24 @@ class RequestTap:
             stats = runner.stats
             stats.log_request(request_type, name, response_time, response_length)
             if exception:
-                stats.log_error(request_type, name, exception)
+                stats.log_error(request_type, name, redacted(exception))
 
         return on_request
+
+
+class RedactedFailure(Exception):
+    """A failure whose text held a secret, as Locust's failure table shows it: redacted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def redacted(exception: Any) -> Any:
+    """The exception, or its text redacted where it held a secret (a key in a URL)."""
+    text = repr(exception)
+    clean = scrub(text)
+    return exception if clean == text else RedactedFailure(clean)

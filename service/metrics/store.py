@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from math import ceil, log2
 from typing import Any
 
+from service.logs.pipeline import scrub
 from service.metrics import wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
@@ -191,7 +192,8 @@ class MetricStore:
     # -- new label values, within budget ------------------------------------------------
 
     def _series(self, method: str, name: str) -> RequestSeries:
-        method, name = encodable(method), encodable(name)
+        # A secret in a name (a key in a URL's query) would become a label and a report row.
+        method, name = encodable(method), scrub(encodable(name))
         if method not in HTTP_METHODS and method not in self.requests:
             method = method if self.series_budget.admit() else OVERFLOW
         by_name = self.requests.setdefault(method, {})
@@ -210,6 +212,9 @@ class MetricStore:
         return series
 
     def _custom(self, name: str) -> ValueSeries:
+        name = scrub(name)
+        if name in self.custom:  # a name that held a secret: its scrubbed series
+            return self.custom[name]
         if not self.custom_budget.admit():
             self.custom_budget.fold()
             name = OVERFLOW

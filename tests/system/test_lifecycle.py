@@ -27,6 +27,13 @@ from tests.support.processes import (
 )
 
 
+def scrape_text(port: int) -> str:
+    try:
+        return scrape(port).text
+    except requests.RequestException:
+        return ""
+
+
 def probe(port: int, path: str) -> int:
     try:
         return requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
@@ -208,6 +215,32 @@ def test_no_secret_reaches_the_log(sandbox, tmp_path):
     assert "api-key-4411" not in log
     assert "Bearer ey" not in log  # the token itself, also inside a stdlib record
     assert "[REDACTED]" in log
+
+
+def test_no_secret_becomes_a_label_or_a_report_row(sandbox, tmp_path):
+    key = "api-key-4411"
+    port = free_port()
+    locust = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/support/locustfiles/leaky.py"),
+         "--host", sandbox.url, "--headless", "-u", "2", "-r", "2", "-t", "6s",
+         "--only-summary", "--metrics-port", str(port), "--html", "report.html",
+         "--csv", "stats", "--json-file", "stats", "--metrics-final-file", "final.prom"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "SECURENET_API_KEY": key},
+    )  # fmt: skip
+    try:
+        wait_until(lambda: "no-such-route" in scrape_text(port), 20, "the leaky requests")
+        live = scrape_text(port)
+        assert locust.wait(timeout=60) in (0, 1)
+    finally:
+        stop_process(locust)
+    outputs = {path.name: path.read_text() for path in tmp_path.iterdir() if path.is_file()}
+    assert {"report.html", "stats.json", "stats_stats.csv", "stats_failures.csv",
+            "final.prom"} <= outputs.keys()  # fmt: skip
+    assert "api_key=[REDACTED]" in outputs["final.prom"]
+    assert "no-such-route" in outputs["stats_failures.csv"]
+    for name, text in {**outputs, "/metrics": live}.items():
+        assert key not in text, name
 
 
 def test_a_failure_storm_is_logged_once_per_endpoint_reason_and_interval(start_sandbox, tmp_path):

@@ -27,6 +27,10 @@ class LeakyUser(BearerAuth, HttpUser):
         logger.info("as_a_field", password=credentials.user_password, headers=str(headers))
         logger.info(f"in the message: login with {credentials.user_password}")
         logging.getLogger("careless.stdlib").warning("sending %s", headers)
+        # The key in a URL, without a name: the URL would become the name, and the failure
+        # (a 404) would carry it in its message.
+        self.client.get(f"/api/health?api_key={credentials.api_key}")
+        self.client.get(f"/api/no-such-route/{credentials.api_key}")
         try:
             raise RuntimeError(f"login failed for password {credentials.user_password}")
         except RuntimeError:
