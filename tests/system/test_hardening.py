@@ -365,6 +365,40 @@ def test_the_web_ui_beyond_loopback_needs_the_operators_password(sandbox, tmp_pa
     assert "op-pa55word" not in process.stderr.read()
 
 
+def test_guessing_the_web_password_is_throttled_and_counted(sandbox, tmp_path):
+    web_port, metrics_port = free_port(), free_port()
+    process = start_locust(
+        LOCUSTFILE, "--host", sandbox.url, "--web-host", "127.0.0.2", "--web-port", str(web_port),
+        "--web-login", "--metrics-port", str(metrics_port), "HighVolumeUser", cwd=tmp_path,
+        env={"SECURENET_WEB_PASSWORD": "op-pa55word"},
+    )  # fmt: skip
+    web = f"http://127.0.0.2:{web_port}"
+    try:
+        wait_until(lambda: _answers(f"{web}/login"), 20, "the login page")
+        wrong = {"username": "operator", "password": "guess"}
+        started = time.monotonic()
+        answers = [
+            requests.post(f"{web}/login_submit", data=wrong, timeout=5, allow_redirects=False)
+            for _ in range(300)
+        ]
+        codes = [answer.status_code for answer in answers]
+        assert codes[:5] == [302] * 5 and set(codes[5:]) == {429}, codes[:10]
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        # The right password waits too: that is what makes guessing slow.
+        right = {"username": "operator", "password": "op-pa55word"}
+        late = requests.post(f"{web}/login_submit", data=right, timeout=5, allow_redirects=False)
+        assert late.status_code == 429 and time.monotonic() - started < 30
+        refusals = sample_values(scrape(metrics_port).text, "loadgen_web_login_refusals_total")
+        by_reason = {dict(labels)["reason"]: value for labels, value in refusals.items()}
+        assert by_reason == {"wrong_password": 5, "throttled": 296}
+    finally:
+        stop_process(process)
+    lines = json_lines(process.stderr.read())
+    logins = [line for line in lines if line["event"].startswith("web_login")]
+    assert [line["event"] for line in logins] == ["web_login_refused"] * 5 + ["web_login_throttled"]
+    assert logins[-1]["failures"] == 5 and logins[-1]["wait_s"] == 1
+
+
 def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, sandbox):
     final = tmp_path / "final.prom"
     done = run_locust_to_end(

@@ -155,3 +155,23 @@ def test_short_options_take_their_value_attached_as_locust_does():
         ["-u100", "-t30s", "-r", "5"],
         ["AdminUser"],
     )
+
+
+def test_web_logins_wait_longer_after_each_failure_past_the_free_ones():
+    from service.operation.web_auth import FREE_FAILURES, MAX_WAIT_S, LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(FREE_FAILURES - 1):
+        throttle.failed("10.0.0.1")
+        assert throttle.wait_s("10.0.0.1") == 0
+    throttle.failed("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == 1 and throttle.wait_s("10.0.0.2") == 0
+    now[0] += 1
+    throttle.failed("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == 2
+    for _ in range(20):
+        throttle.failed("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == MAX_WAIT_S
+    throttle.succeeded("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == 0

@@ -10,6 +10,7 @@ import locust
 
 from service.metrics.exposition.family import Family
 from service.metrics.store import MetricStore
+from service.operation import web_auth
 from service.operation.runner_mode import RunnerMode
 
 
@@ -52,4 +53,13 @@ def exporter_families(
         "Time the previous scrape took to collect and render.",
     )
     scrape.add((), last_scrape_s)
-    yield from (info, errors, scrape)
+    logins = Family(
+        "loadgen_web_login_refusals",
+        "counter",
+        "Web UI logins refused (--web-login): a wrong password, or an address still waiting "
+        "after repeated failures.",
+        ("reason",),
+    )
+    for reason in ("wrong_password", "throttled"):
+        logins.add((reason,), web_auth.REFUSALS[reason])
+    yield from (info, errors, scrape, logins)
