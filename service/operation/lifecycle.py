@@ -22,7 +22,7 @@ from service.metrics.custom_values import CustomValues
 from service.metrics.exporter import Exporter
 from service.metrics.server import PortInUse
 from service.open_model.controller import OpenModel
-from service.operation import web_auth
+from service.operation import web_auth, web_form
 from service.operation.host_guard import HostGuard
 from service.operation.master_link import MasterLink
 from service.operation.periodic import every
@@ -81,6 +81,11 @@ def on_init(
     cap_runner(runner, options.max_users, options.max_spawn_rate)
     if web_ui is not None and getattr(parsed, "web_login", False):
         web_auth.install(web_ui, credentials.web_password)
+    if web_ui is not None:
+        web_form.install(
+            web_ui, options.allowlist, options.max_users, options.max_spawn_rate,
+            user_settings=getattr(parsed, "web_user_settings", "off") == "on",
+        )  # fmt: skip
     environment.events.quit.add_listener(lambda **_: scrub_report(parsed))
     shape = load_shape(options, exporter)
     if shape is not None:

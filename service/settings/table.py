@@ -66,6 +66,8 @@ SERVICE_FLAGS = (
          "refuse to start, and cap any later change, above this many users"),
     Flag("--max-spawn-rate", "SECURENET_MAX_SPAWN_RATE", Number(float, 0, 100_000, above=True),
          100.0, "refuse to start, and cap any later change, above this spawn rate"),
+    Flag("--web-user-settings", "SECURENET_WEB_USER_SETTINGS", Choice("off", "on", empty_ok=False),
+         "off", "on: the web UI may change user classes' settings (Locust's POST /user)"),
     Flag("--slow-request-seconds", "SECURENET_SLOW_REQUEST_SECONDS", seconds(maximum=3600), 2.0,
          "requests slower than this are logged as slow (aggregated)"),
     Flag("--log-interval", "SECURENET_LOG_INTERVAL", seconds(maximum=86_400), 10.0,

@@ -306,23 +306,36 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
         "--metrics-port", str(metrics_port), "--max-users", "8", "HighVolumeUser",
         cwd=tmp_path,
     )  # fmt: skip
+    moved = tmp_path / "moved.html"
+    refused = [
+        ({"user_count": 5000, "spawn_rate": 50}, "--users 5000 is above the limit 8"),
+        ({"user_count": 4, "spawn_rate": 4, "host": canary.url}, "not in the allowed hosts"),
+        ({"user_count": "abc", "spawn_rate": 4}, "user_count: must be a whole number"),
+        ({"user_count": 4, "spawn_rate": "nan"}, "spawn_rate: must be a number"),
+        ({"user_count": 4, "spawn_rate": 4, "run_time": "1x"}, "run_time: not a time span"),
+        # Locust copies any field into its options: the report would move, a bad value fail
+        # half-applied.
+        ({"user_count": 4, "spawn_rate": 4, "html_file": str(moved)}, "field 'html_file'"),
+        ({"user_count": 4, "spawn_rate": 4, "stop_timeout": "abc"}, "field 'stop_timeout'"),
+    ]
     try:
         web = f"http://127.0.0.1:{web_port}"
         wait_until(lambda: _answers(web), 20, "the web UI")
         # Only on loopback unless asked: the same port on another address is closed.
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.2:{web_port}/", timeout=2)
-        swarm = requests.post(
-            f"{web}/swarm",
-            data={"user_count": 5000, "spawn_rate": 50, "host": canary.url},
-            timeout=10,
-        )
-        assert swarm.ok
-        wait_until(lambda: users_exported(metrics_port) > 0, 20, "users from the swarm")
-        time.sleep(4)
-        assert 0 < users_exported(metrics_port) <= 8
-        failures = sample_values(scrape(metrics_port).text, "loadgen_request_failure_reasons_total")
-        assert {dict(labels)["reason"] for labels in failures} == {"HostNotAllowed"}
+        for form, message in refused:
+            answer = requests.post(f"{web}/swarm", data=form, timeout=10)
+            assert answer.status_code == 400 and message in answer.json()["message"], form
+            assert "\n" not in answer.json()["message"]
+        # Users' code-level settings are off unless the operator allows them.
+        settings = {"user_class_name": "HighVolumeUser", "wait_time": None}
+        assert requests.post(f"{web}/user", json=settings, timeout=10).status_code == 403
+        time.sleep(2)
+        assert users_exported(metrics_port) == 0 and canary.connections == 0  # nothing applied
+        swarm = requests.post(f"{web}/swarm", data={"user_count": 4, "spawn_rate": 4}, timeout=10)
+        assert swarm.ok and swarm.json()["success"]
+        wait_until(lambda: users_exported(metrics_port) == 4, 20, "users from the swarm")
         assert canary.connections == 0
         assert (
             requests.post(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).status_code == 405
@@ -330,6 +343,11 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
         assert requests.head(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).ok
     finally:
         stop_process(process)
+    assert not moved.exists()
+    refusals = [line for line in json_lines(process.stderr.read())
+                if line["event"] == "web_form_refused"]  # fmt: skip
+    # Each logged (the pipeline passes 5 of a kind per 10 s; the rest are in the next line).
+    assert "--users 5000 is above the limit 8" in refusals[0]["reason"] and len(refusals) == 5
 
 
 def test_the_web_ui_beyond_loopback_needs_the_operators_password(sandbox, tmp_path):
