@@ -333,7 +333,10 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
         assert requests.post(f"{web}/user", json=settings, timeout=10).status_code == 403
         time.sleep(2)
         assert users_exported(metrics_port) == 0 and canary.connections == 0  # nothing applied
-        swarm = requests.post(f"{web}/swarm", data={"user_count": 4, "spawn_rate": 4}, timeout=10)
+        # What Locust's own form posts (its fields in snake case, the empty ones too).
+        form = {"user_count": 4, "spawn_rate": 4, "host": sandbox.url, "run_time": "",
+                "profile": ""}  # fmt: skip
+        swarm = requests.post(f"{web}/swarm", data=form, timeout=10)
         assert swarm.ok and swarm.json()["success"]
         wait_until(lambda: users_exported(metrics_port) == 4, 20, "users from the swarm")
         assert canary.connections == 0
