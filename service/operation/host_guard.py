@@ -5,6 +5,10 @@ Both of Locust's HTTP clients keep one connection pool per host: HttpUser's requ
 and FastHttpUser's geventhttpclient. The guard sits where each creates a pool for a new host,
 so it costs nothing per request; a refused host fails the request with `HostNotAllowed`
 (recorded like a connection error, nothing sent), and the pool is never created.
+
+Through a proxy a pool is the proxy's, not the target's: the proxy must be allowed, and so
+must the target, checked where urllib3's ProxyManager picks a pool for a target and where
+geventhttpclient's client is made for a URL with its proxy settings.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 import requests
 import structlog
 from geventhttpclient.client import HTTPClient
-from urllib3.poolmanager import PoolManager
+from urllib3.poolmanager import PoolManager, ProxyManager
 
 from service.operation.safety import Allowlist
 
@@ -59,13 +63,27 @@ class HostGuard:
             guard.check(host)
             return new_pool(manager, scheme, host, port, request_context)
 
+        proxy_connection = ProxyManager.connection_from_host
+
         def guarded_from_url(cls, url, **kw):
             guard.check(getattr(url, "host", None) or _host_of(str(url)))
+            guard.check(kw.get("proxy_host"))
             return from_url.__func__(cls, url, **kw)
 
-        self._originals = [(PoolManager, "_new_pool", new_pool), (HTTPClient, "from_url", from_url)]
+        def guarded_proxy_connection(manager, host, port=None, scheme="http", pool_kwargs=None):
+            # The target behind the proxy (for http the pool is the proxy's own); requests
+            # asks here for every proxied request, and only proxied ones.
+            guard.check(host)
+            return proxy_connection(manager, host, port, scheme, pool_kwargs)
+
+        self._originals = [
+            (PoolManager, "_new_pool", new_pool),
+            (HTTPClient, "from_url", from_url),
+            (ProxyManager, "connection_from_host", proxy_connection),
+        ]
         PoolManager._new_pool = guarded_new_pool
         HTTPClient.from_url = classmethod(guarded_from_url)
+        ProxyManager.connection_from_host = guarded_proxy_connection
 
     def uninstall(self) -> None:
         for owner, name, original in self._originals:

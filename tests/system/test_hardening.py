@@ -88,6 +88,52 @@ class Canary:
         self.sock.close()
 
 
+class ForwardingProxy:
+    """A plain HTTP forwarding proxy on 127.0.0.1 (an allowed host): it connects wherever a
+    request's absolute URL says, so a target behind it is reached unless the guard stops it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    line = conn.recv(4096).split(b"\r\n", 1)[0].decode()
+                    target = line.split(" ")[1].split("/")[2]  # GET http://host:port/x ...
+                    host, port = target.rsplit(":", 1)
+                    self.requests += 1
+                    socket.create_connection((host, int(port)), timeout=2).close()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                except (OSError, IndexError, ValueError):
+                    pass
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def proxy():
+    forwarding = ForwardingProxy()
+    yield forwarding
+    forwarding.close()
+
+
 @pytest.fixture
 def canary():
     listener = Canary()
@@ -418,6 +464,38 @@ def test_guessing_the_web_password_is_throttled_and_counted(sandbox, tmp_path):
     logins = [line for line in lines if line["event"].startswith("web_login")]
     assert [line["event"] for line in logins] == ["web_login_refused"] * 5 + ["web_login_throttled"]
     assert logins[-1]["failures"] == 5 and logins[-1]["wait_s"] == 1
+
+
+def test_a_proxy_does_not_carry_a_request_past_the_allowlist(tmp_path, canary, sandbox, proxy):
+    final = tmp_path / "final.prom"
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", sandbox.url, "--headless",
+        "-u", "2", "-r", "2", "-t", "3s", "--metrics-port", str(free_port()),
+        "--metrics-final-file", str(final), "ProxiedUser", "FastProxiedUser",
+        cwd=tmp_path, env={"OUTSIDE_URL": canary.url, "PROXY_URL": proxy.url},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    exported = requests_by_endpoint(final.read_text())
+    for name in ("proxied", "proxied-fast"):
+        assert exported[("GET", name)][1] == exported[("GET", name)][0] > 5, name
+    reasons = sample_values(final.read_text(), "loadgen_request_failure_reasons_total")
+    assert {dict(labels)["reason"] for labels in reasons} == {"HostNotAllowed"}
+    assert canary.connections == 0 and proxy.requests == 0
+    assert '"host_not_allowed"' in done.stderr
+
+
+def test_a_proxy_outside_the_allowlist_is_refused_too(tmp_path, canary, sandbox):
+    final = tmp_path / "final.prom"
+    done = run_locust_to_end(
+        "-f", str(TEST_LOCUSTFILES / "outside.py"), "--host", sandbox.url, "--headless",
+        "-u", "2", "-r", "2", "-t", "3s", "--metrics-port", str(free_port()),
+        "--metrics-final-file", str(final), "ProxiedUser", "FastProxiedUser",
+        cwd=tmp_path, env={"OUTSIDE_URL": sandbox.url, "PROXY_URL": canary.url},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    reasons = sample_values(final.read_text(), "loadgen_request_failure_reasons_total")
+    assert {dict(labels)["reason"] for labels in reasons} == {"HostNotAllowed"}
+    assert canary.connections == 0
 
 
 def test_an_absolute_url_in_a_task_never_reaches_another_host(tmp_path, canary, sandbox):

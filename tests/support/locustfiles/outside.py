@@ -45,3 +45,24 @@ class FastCheckedUser(FastHttpUser):
         with self.client.get("/api/threats/stream", catch_response=True, name="fast-stream") as r:
             if r.status_code != 200:
                 r.failure("threat_stream_failed")
+
+
+PROXY_URL = os.environ.get("PROXY_URL", "")  # a forwarding proxy on an allowed host
+
+
+class ProxiedUser(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def through_proxy(self):
+        self.client.get(f"{OUTSIDE_URL}/steal", name="proxied", proxies={"http": PROXY_URL})
+
+
+class FastProxiedUser(FastHttpUser):
+    wait_time = constant(0.05)
+    proxy_host = PROXY_URL.rsplit(":", 1)[0].removeprefix("http://") or None
+    proxy_port = int(PROXY_URL.rsplit(":", 1)[1]) if PROXY_URL else None
+
+    @task
+    def through_proxy(self):
+        self.client.get(f"{OUTSIDE_URL}/steal", name="proxied-fast")
