@@ -91,6 +91,7 @@ class Exporter:
         events = self.environment.events
         if not self.is_master:
             self.tap.attach()
+            events.user_error.add_listener(self._on_user_error)
         if self.is_worker:
             events.report_to_master.add_listener(self._ship)
         else:
@@ -101,6 +102,11 @@ class Exporter:
             self.server.start()
         events.quit.add_listener(self._on_quit)
         self.monitor.start()
+
+    def _on_user_error(self, user_instance: Any, exception: Any, **_kwargs: Any) -> None:
+        # Locust fires it with the TaskSet that ran the task, or the user itself.
+        user = getattr(user_instance, "user", user_instance)
+        self.store.record_user_error(type(user).__name__, type(exception).__name__)
 
     def worker_label(self) -> str:
         return self.options.worker_id or (

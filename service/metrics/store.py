@@ -26,6 +26,7 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 # request_type values that are not requests: the seed's custom values and system samples.
 PSEUDO_REQUEST_TYPES = frozenset({"CUSTOM", "SYSTEM"})
 THREATS_FOUND = "threats_found"
+MAX_USER_ERROR_KINDS = 100  # (user class, exception class) pairs; more fold into __other__
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class MetricStore:
         self.threats = ValueSeries(THREATS_LAYOUT, self.schema)
         self.custom: dict[str, ValueSeries] = {}
         self.errors = 0
+        # Exceptions raised in users' code, by (user class, exception class).
+        self.user_errors: dict[tuple[str, str], int] = {}
 
     # -- the hot path -----------------------------------------------------------------
 
@@ -172,6 +175,15 @@ class MetricStore:
             series = self.custom.get(name) or self._custom(name)
         if not series.observe(value):
             self.errors += 1
+
+    def record_user_error(self, user_class: str, exception: str, count: int = 1) -> None:
+        """An exception out of a user's code (a task, on_start, wait_time): counted by its
+        user class and exception class, at most MAX_USER_ERROR_KINDS of them (the rest as
+        __other__)."""
+        key = (user_class, exception)
+        if key not in self.user_errors and len(self.user_errors) >= MAX_USER_ERROR_KINDS:
+            key = (OVERFLOW, OVERFLOW)
+        self.user_errors[key] = self.user_errors.get(key, 0) + count
 
     def each_series(self) -> Iterator[RequestSeries]:
         """Every request series, safe to walk from another thread (the scrape's): the one
@@ -251,6 +263,7 @@ class MetricStore:
             custom=[[name, *s.wire()] for name, s in self.custom.items()],
             folded=[budget.folded for budget in self.budgets],
             errors=self.errors,
+            user_errors=[[*key, count] for key, count in self.user_errors.items()],
             arrivals=self.arrivals.drain() if self.arrivals is not None else None,
         )  # fmt: skip
         self._start_over()
@@ -283,6 +296,8 @@ class MetricStore:
             if folded:
                 budget.fold(folded)
         self.errors += received.errors
+        for user_class, exception, count in received.user_errors:
+            self.record_user_error(user_class, exception, count)
         if received.arrivals is not None:
             self.enable_arrivals().add(received.arrivals)
 

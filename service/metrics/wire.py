@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from service.metrics.buckets import Layout, latency_layout
 
-PAYLOAD_VERSION = 4
+PAYLOAD_VERSION = 5
 
 
 class RequestRow(NamedTuple):
@@ -36,6 +36,7 @@ class Payload(NamedTuple):
     custom: list  # [name, *ValueSeries.wire()]
     folded: list[int]  # per cardinality budget, in the store's order
     errors: int
+    user_errors: list  # [user class, exception class, count]
     arrivals: list | None  # open mode: ArrivalAccounts.drain()
 
 
@@ -47,6 +48,7 @@ def encode(
     custom: list,
     folded: list[int],
     errors: int,
+    user_errors: list,
     arrivals: list | None,
 ) -> dict:
     """A drained store's content, as the dict that travels."""
@@ -58,6 +60,7 @@ def encode(
         "custom": custom,
         "folded": folded,
         "errors": errors,
+        "user_errors": user_errors,
         "arrivals": arrivals,
     }
 
@@ -80,7 +83,7 @@ def decode(payload: dict, quantile_error: float, layout: Layout) -> Payload:
         ]
     return Payload(
         rows, payload["threats"], payload["custom"], payload["folded"], payload["errors"],
-        payload["arrivals"],
+        payload["user_errors"], payload["arrivals"],
     )  # fmt: skip
 
 

@@ -289,12 +289,22 @@ def test_a_name_that_cannot_be_encoded_is_counted_by_both(tmp_path):
     assert exported[escaped][1] == by_locust[escaped][1] == exported[escaped][0]
 
 
-def test_a_user_greenlet_that_dies_is_json_and_names_its_user_class(tmp_path, start_sandbox):
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["standalone", "processes"])
+def test_a_user_greenlet_that_dies_is_json_and_names_its_user_class(
+    tmp_path, start_sandbox, processes
+):
     sandbox = start_sandbox()
+    final = tmp_path / "final.prom"
     done = run_locust_to_end(
         "-f", str(TEST_LOCUSTFILES / "broken_wait.py"), "--host", sandbox.url, "--headless",
-        "-u", "20", "-r", "20", "-t", "4s", "--metrics-port", str(free_port()), cwd=tmp_path,
+        "-u", "20", "-r", "20", "-t", "4s", "--metrics-port", str(free_port()),
+        "--metrics-final-file", str(final), *processes, cwd=tmp_path,
     )  # fmt: skip
+    # Counted by user class and exception, every worker's added up on the master.
+    errors = sample_values(final.read_text(), "loadgen_user_errors_total")
+    assert errors == {
+        frozenset({("user_class", "BrokenWaitUser"), ("exception", "ValueError")}): 20
+    }, errors
     lines = json_lines(done.stderr)  # gevent's plain tracebacks and timestamps would fail here
     failed = [line for line in lines if line["event"] == "greenlet_failed"]
     assert failed and all(line["user_class"] == "BrokenWaitUser" for line in failed)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import locust
 
 from service.metrics.exposition.family import Family
+from service.metrics.snapshot import stable_items
 from service.metrics.store import MetricStore
 from service.operation import web_auth
 from service.operation.runner_mode import RunnerMode
@@ -53,6 +54,15 @@ def exporter_families(
         "Time the previous scrape took to collect and render.",
     )
     scrape.add((), last_scrape_s)
+    user_errors = Family(
+        "loadgen_user_errors",
+        "counter",
+        "Exceptions raised in users' own code (a task, on_start, wait_time), by user class "
+        "and exception class: the scenario's bugs, not the target's failures.",
+        ("user_class", "exception"),
+    )
+    for (user_class, exception), count in stable_items(store.user_errors):
+        user_errors.add((user_class, exception), count)
     logins = Family(
         "loadgen_web_login_refusals",
         "counter",
@@ -62,4 +72,4 @@ def exporter_families(
     )
     for reason in ("wrong_password", "throttled"):
         logins.add((reason,), web_auth.REFUSALS[reason])
-    yield from (info, errors, scrape, logins)
+    yield from (info, errors, scrape, user_errors, logins)
