@@ -26,6 +26,7 @@ from service.commands.usage import PROG, UsageError, raise_usage_error, report_u
 from service.logs.pipeline import configure_logging
 from service.operation.targets import TargetError, check_port_free, check_reachable, parse_host
 from service.settings.locust_args import LocustArgsError, parse_locust_options, split_passthrough
+from service.settings.preflight import check_master_bind
 from service.settings.types import port
 
 FORCED = 128 + signal.SIGKILL  # exit status after a second signal
@@ -138,6 +139,10 @@ def plan_run(argv: list[str]) -> RunPlan:
     except (ScenarioError, LocustArgsError, ValueError) as error:
         raise UsageError(str(error)) from None
     plan.web_host = parsed.web_host or "0.0.0.0"
+    try:
+        check_master_bind(parsed)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
     given = {o.split("=", 1)[0] for o in options if o.startswith("-")}
     if parsed.run_time and not given & RUN_TIME_FLAGS and RUN_TIME_ENV not in os.environ:
         # Only locust.conf set it (the seed's says 600s): this service runs continuously.

@@ -83,7 +83,7 @@ def on_init(
         web_auth.install(web_ui, credentials.web_password)
     if web_ui is not None:
         web_form.install(
-            web_ui, options.allowlist, options.max_users, options.max_spawn_rate,
+            web_ui, environment, options.allowlist, options.max_users, options.max_spawn_rate,
             user_settings=getattr(parsed, "web_user_settings", "off") == "on",
         )  # fmt: skip
     environment.events.quit.add_listener(lambda **_: scrub_report(parsed))

@@ -46,17 +46,33 @@ def _typed(form: Any, field: str, kind: Number) -> Any:
         raise ValueError(f"{field}: {error}") from None
 
 
+def _named(form: Any, field: str, known: set[str], what: str) -> None:
+    for name in form.getlist(field):
+        if name not in known:
+            raise ValueError(f"{field}: no {what} {name!r} (known: {', '.join(sorted(known))})")
+
+
 def check_swarm_form(
     form: Any,
     allowed: set[str] | frozenset[str],
     allowlist: Allowlist,
     max_users: int,
     max_rate: float,
+    environment: Any = None,
 ) -> None:
     """ValueError naming the first field that may not be sent, or whose value is bad."""
     for field in form:
         if field not in allowed:
             raise ValueError(f"field {field!r} cannot be changed from the web UI")
+    if environment is not None:
+        users = getattr(environment, "available_user_classes", None) or {
+            user.__name__: user for user in environment.user_classes
+        }
+        _named(form, "user_classes", set(users), "user class")
+        shapes = {"Default", *(getattr(environment, "available_shape_classes", None) or {})}
+        _named(form, "shape_class", shapes, "shape class")
+    if "host" in form and not form["host"].strip():
+        raise ValueError("host: empty (give the target's base URL)")
     users = _typed(form, "user_count", USER_COUNT)
     rate = _typed(form, "spawn_rate", SPAWN_RATE)
     check_load(users, rate, max_users, max_rate)
@@ -72,7 +88,12 @@ def check_swarm_form(
 
 
 def install(
-    web_ui: Any, allowlist: Allowlist, max_users: int, max_rate: float, user_settings: bool
+    web_ui: Any,
+    environment: Any,
+    allowlist: Allowlist,
+    max_users: int,
+    max_rate: float,
+    user_settings: bool,
 ) -> None:
     """Checks every POST to the swarm and user routes before Locust's own handlers run."""
 
@@ -94,7 +115,7 @@ def install(
         extra = (getattr(web_ui, "template_args", None) or {}).get("extra_options") or {}
         allowed = SWARM_FIELDS | set(extra)
         try:
-            check_swarm_form(request.form, allowed, allowlist, max_users, max_rate)
+            check_swarm_form(request.form, allowed, allowlist, max_users, max_rate, environment)
         except (ValueError, SafetyError, TargetError) as error:
             return _refused(str(error))
         return None

@@ -102,6 +102,13 @@ def check(parsed: Any, credentials: Credentials) -> Settings:
     capacity_model.resolve(service, capacity_model.loaded_user_classes())
     if getattr(parsed, "web_host", "") is None:
         parsed.web_host = exporter.bind_address
+    if getattr(parsed, "stats_history_enabled", False) and not getattr(parsed, "csv_prefix", ""):
+        raise ValueError("--csv-full-history needs --csv")
+    if getattr(parsed, "master", False) and parsed.master_bind_port == exporter.port:
+        raise ValueError(
+            f"--master-bind-port and --metrics-port are both {exporter.port}: give them "
+            "different ports"
+        )
     if not getattr(parsed, "worker", False):  # a worker's target and users come from its master
         version_url = service.target_build.url
         absolute = [version_url] if "://" in version_url else []
@@ -114,6 +121,14 @@ def check(parsed: Any, credentials: Credentials) -> Settings:
         )
         check_web_ui(parsed, credentials)
     return settings
+
+
+def check_master_bind(parsed: Any) -> None:
+    """A master's port for its workers, on an address of this host and free (Locust would
+    fail later with a traceback)."""
+    if getattr(parsed, "master", False):
+        host = getattr(parsed, "master_bind_host", "*")
+        check_port_free("0.0.0.0" if host in ("*", "") else host, parsed.master_bind_port, "master")
 
 
 def check_user_hosts(settings: Settings, environment: Any) -> None:
@@ -151,6 +166,7 @@ def prepare_process(parsed: Any, settings: Settings) -> None:
     if not getattr(parsed, "worker", False):  # a worker serves no /metrics
         exporter = settings.exporter
         check_port_free(exporter.host, exporter.port, "metrics")
+    check_master_bind(parsed)
     configure_logging(level=getattr(parsed, "loglevel", "INFO"), logfile=parsed.logfile)
     if not sys.stderr.isatty():
         parsed.only_summary = True

@@ -78,6 +78,12 @@ def port_is_free(port: int) -> bool:
         (["--max-arrival-delay", "0"], "argument --max-arrival-delay: must be a number of"),
         (["--arrival-batch", "2"], "argument --arrival-batch: must be a number of seconds"),
         (["--arrival-batch", "-0.01"], "argument --arrival-batch: must be a number of seconds"),
+        (["--csv-full-history", "--csv", ""], "--csv-full-history needs --csv"),
+        (["--master", "--master-bind-host", "192.0.2.1"], "on 192.0.2.1 is not available"),
+        (
+            ["--master", "--master-bind-port", "18123", "--metrics-port", "18123"],
+            "--master-bind-port and --metrics-port are both 18123",
+        ),
         (["--processes", "-5"], "argument --processes: must be -1 (one per core) or"),
         (["--processes", "0"], "argument --processes: must be -1 (one per core) or"),
         (["--processes", "9999"], "argument --processes: must be -1 (one per core) or"),

@@ -369,6 +369,9 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
         ({"user_count": "abc", "spawn_rate": 4}, "user_count: must be a whole number"),
         ({"user_count": 4, "spawn_rate": "nan"}, "spawn_rate: must be a number"),
         ({"user_count": 4, "spawn_rate": 4, "run_time": "1x"}, "run_time: not a time span"),
+        ({"user_count": 4, "spawn_rate": 4, "host": " "}, "host: empty"),
+        ({"user_count": 4, "spawn_rate": 4, "user_classes": "Nope"}, "no user class 'Nope'"),
+        ({"user_count": 4, "spawn_rate": 4, "shape_class": "Nope"}, "no shape class 'Nope'"),
         # Locust copies any field into its options: the report would move, a bad value fail
         # half-applied.
         ({"user_count": 4, "spawn_rate": 4, "html_file": str(moved)}, "field 'html_file'"),
