@@ -139,6 +139,19 @@ def plan_run(argv: list[str]) -> RunPlan:
     except (ScenarioError, LocustArgsError, ValueError) as error:
         raise UsageError(str(error)) from None
     plan.web_host = parsed.web_host or "0.0.0.0"
+    # User classes from locust.conf or the environment (a stray key in locust.conf comes
+    # through as one, `--key=value`), checked like the command line's.
+    from_config = [c for c in parsed.user_classes if c not in classes]
+    stray = [c.split("=", 1)[0] for c in from_config if c.startswith("--")]
+    if stray:
+        raise UsageError(
+            f"unknown setting {stray[0].removeprefix('--')!r} in the config file "
+            "(not a setting of this tool or of Locust)"
+        )
+    try:
+        check_user_classes(locustfile, from_config)
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
     try:
         check_master_bind(parsed)
     except TargetError as error:

@@ -33,7 +33,11 @@ def resolve_scenario(name_or_path: str) -> Path:
 def user_classes(locustfile: Path) -> set[str]:
     """Names of classes that look like Locust users, read without importing the file."""
     try:
-        tree = ast.parse(locustfile.read_text(), filename=str(locustfile))
+        tree = ast.parse(locustfile.read_text(encoding="utf-8"), filename=str(locustfile))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{locustfile.name} is not UTF-8 text: not a locustfile") from None
+    except OSError as error:
+        raise ScenarioError(f"cannot read {locustfile.name}: {error.strerror or error}") from None
     except SyntaxError as error:
         raise ScenarioError(
             f"{locustfile.name} line {error.lineno}: {error.msg}; Locust could not import it"

@@ -246,6 +246,8 @@ def test_settings_come_from_the_environment_too():
         ("conf", "processes = -5", "argument --processes: must be -1 (one per core) or"),
         ("conf", "autoquit = -7", "argument --autoquit: must be a whole number >= 0"),
         ("env", "LOCUST_EXIT_CODE_ON_ERROR=999", "argument --exit-code-on-error: must be"),
+        ("conf", "this is not ini", "unknown setting 'this' in the config file"),
+        ("conf", "users = many", "argument -u/--users: must be a whole number"),
     ],
 )
 def test_locusts_own_settings_are_checked_in_every_channel(channel, setting, message, tmp_path):
@@ -292,6 +294,16 @@ def test_a_web_ui_run_with_a_run_time_ends_by_itself(tmp_path):
     done = cli("run", "--web", "--web-port", str(free_port()), "--sandbox-port", str(free_port()),
                "-u", "1", "-r", "1", "-t", "3s", cwd=tmp_path, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_locustfile_that_is_not_text_is_one_line(tmp_path):
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"\xff\xfe\x00 not python")
+    done = cli("run", "--scenario", str(binary))
+    assert done.returncode == 2
+    assert done.stderr == (
+        "securenet-loadgen: error: binary.py is not UTF-8 text: not a locustfile\n"
+    )
 
 
 def test_a_locustfile_with_a_syntax_error_is_one_line(tmp_path):
