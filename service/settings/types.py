@@ -123,6 +123,8 @@ def writable_file(raw: Any) -> str:
     if path.exists() and not path.is_file():
         # A device or a pipe: /dev/full takes the open and fails every write, at the end.
         raise ArgumentTypeError(f"must be a regular file, {value!r} is not")
+    if path.absolute().parts[1:2] == ("dev",):
+        raise ArgumentTypeError(f"must not be under /dev (device files), got {value!r}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):

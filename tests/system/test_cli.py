@@ -93,6 +93,7 @@ def port_is_free(port: int) -> bool:
         (["--logfile", "/dev/full"], "--logfile: must be a regular file"),
         (["--csv", "/dev/full"], "--csv: must be a regular file"),
         (["--json-file", "/dev/full"], "--json-file: must be a regular file"),
+        (["--csv", "/dev/loadgen"], "--csv: must not be under /dev"),
         (["--metrics-final-file", "/dev/full"], "--metrics-final-file: must be a regular file"),
         (["--base-arrival-rate", "5"], "--base-arrival-rate needs --arrival-rate"),
         (["--arrival-rate", "5", "--base-arrival-rate", "5"], "needs a --shape"),
