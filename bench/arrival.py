@@ -6,7 +6,9 @@
 - CPU per request, open vs closed at the same request rate (closed users paced by
   `constant_throughput`): the cost of the gate, the schedule and the corrected histogram, and
   of waking once per evenly spaced arrival where closed users fall into bursts; and again with
-  `--arrival-batch` (`--batch`, 50 ms), which sends the arrivals due within it together.
+  `--arrival-batch` (`--batch`, 50 ms), which sends the arrivals due within it together; and
+  against closed users whose phases are spread (spawned one per request interval), whose
+  requests are as evenly spaced as open's: the open model's own cost, the wakes alike.
 
 The generator runs pinned to CPU 1, a target faster than it (`fast_target`) on CPU 0. Each
 figure is read from the generator's own /metrics over a window after its users are spawned.
@@ -63,12 +65,20 @@ def scrape(port: int) -> dict[str, float]:
 
 
 def run(
-    target: int, users_file: Path, users: int, window_s: float, rate: float = 0.0, *extra: str
+    target: int,
+    users_file: Path,
+    users: int,
+    window_s: float,
+    rate: float = 0.0,
+    *extra: str,
+    spawn_rate: float = 0.0,
 ) -> dict:
-    """One run; the change of its totals over `window_s` after the users spawned."""
+    """One run; the change of its totals over `window_s` after the users spawned (at
+    `spawn_rate`, default all within a second)."""
     metrics_port = free_port()
     args = [sys.executable, "-m", "service", "run", "--scenario", str(users_file),
-            "--host", f"http://127.0.0.1:{target}", "-u", str(users), "-r", str(users),
+            "--host", f"http://127.0.0.1:{target}", "-u", str(users),
+            "-r", f"{spawn_rate or users:g}",
             "-t", f"{window_s + 12:.0f}s", "--metrics-port", str(metrics_port),
             "--max-users", "10000", "--max-spawn-rate", "10000"]  # fmt: skip
     if rate:
@@ -156,7 +166,11 @@ def main(argv: list[str]) -> None:
         batched_run = run(target, PACED, args.pool, args.window, same, "--arrival-batch",
                           str(args.batch))  # fmt: skip
         closed_run = run(target, PACED, round(same / 10), args.window)
+        # Spawned one per 1/rate s, paced users keep their phases: evenly spaced requests, one
+        # wake of the process each, as an open schedule's (the bursts above share wakes).
+        spread_run = run(target, PACED, round(same / 10), args.window, spawn_rate=same)
         cpu_open = open_run["cpu"] / open_run["requests"] * 1e6
+        cpu_spread = spread_run["cpu"] / spread_run["requests"] * 1e6
         cpu_batched = batched_run["cpu"] / batched_run["requests"] * 1e6
         cpu_closed = closed_run["cpu"] / closed_run["requests"] * 1e6
     finally:
@@ -176,6 +190,9 @@ def main(argv: list[str]) -> None:
         (f"the same, open with --arrival-batch {args.batch:g} (up to {args.batch * 1000:g} ms "
          "early)", f"{cpu_batched:.0f} µs / {cpu_closed:.0f} µs "
          f"({cpu_batched / cpu_closed - 1:+.1%})"),
+        (f"open / closed with its users' phases spread (spawned at {same:.0f}/s: evenly "
+         "spaced requests, as open's)", f"{cpu_open:.0f} µs / {cpu_spread:.0f} µs "
+         f"({cpu_open / cpu_spread - 1:+.1%})"),
     ]  # fmt: skip
     print()
     print("| figure | value |")
