@@ -10,6 +10,7 @@ from sandbox.middleware import BodyLimit, BuildVersion, FaultInjection
 from sandbox.routes import admin, auth, automation, control, scans, threats, workspace
 from sandbox.server_metrics import METRICS_PATH, ServerMetrics
 from sandbox.state import SandboxState
+from sandbox.traces import TraceRecorder
 
 
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
@@ -32,4 +33,5 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     # ... the capacity queue outside it, outermost: (last added is outermost)
     exempt = (control.CONTROL_PREFIX, METRICS_PATH)
     app.add_middleware(CapacityLimit, board=state.capacity, exempt=exempt)
+    app.add_middleware(TraceRecorder, traced=state.traced)  # outermost: the queue counts
     return app

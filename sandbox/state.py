@@ -14,6 +14,7 @@ from sandbox.dataset import TenantData, audit_entries, tenant_data
 from sandbox.faults import FaultBoard
 from sandbox.scans import ScanRateLimiter, ScanRegistry
 from sandbox.tokens import TokenSigner
+from sandbox.traces import TracedRequests
 
 # Reports created through the API, kept per tenant; the oldest are forgotten.
 CREATED_REPORTS_KEPT = 200
@@ -31,6 +32,7 @@ class SandboxState:
         self.version = config.version
         self.signer = TokenSigner(config.token_secret, config.token_ttl_s)
         self.faults = FaultBoard()
+        self.traced = TracedRequests()
         self.capacity = CapacityBoard()
         if config.capacity_concurrency:
             self.capacity.set(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from sandbox.capacity import CapacityRule
@@ -30,6 +30,21 @@ guarded = APIRouter(prefix=CONTROL_PREFIX, tags=["control"], dependencies=[Depen
 @router.get("/health")
 async def health() -> dict:
     return {"status": "ok"}
+
+
+@guarded.get("/requests")
+async def traced_requests(state: State, limit: Annotated[int, Query(ge=0, le=1000)] = 100) -> dict:
+    """The latest requests that carried a traceparent, newest first."""
+    return {"seen": state.traced.seen, "requests": state.traced.latest(limit)}
+
+
+@guarded.get("/requests/{trace_id}")
+async def traced_request(trace_id: Annotated[str, Path(max_length=64)], state: State) -> dict:
+    """The request of one trace id (from an exemplar), as the sandbox saw it."""
+    found = state.traced.get(trace_id)
+    if found is None:
+        raise HTTPException(404, f"no request with trace id {trace_id!r} among the latest kept")
+    return found
 
 
 @guarded.get("/faults")

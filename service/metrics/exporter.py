@@ -24,6 +24,7 @@ from service.monitor.worker_expectation import WorkerExpectation
 from service.open_model.corrected import with_corrected
 from service.operation.runner_mode import RunnerMode
 from service.settings.exporter_options import ExporterOptions
+from service.tracing.propagation import exemplar_recorder
 
 logger = structlog.get_logger(__name__)
 PAYLOAD_KEY = "loadgen"
@@ -67,7 +68,10 @@ class Exporter:
             self.expectation = WorkerExpectation(runner, expect_workers)
             self.collector.sources.append(self.expectation.families)
         self.server: MetricsServer | None = None
-        self.tap = RequestTap(environment.events.request, runner, self.store.record_request)
+        self.tap = RequestTap(
+            environment.events.request, runner, self.store.record_request,
+            exemplar_recorder(self.store),
+        )  # fmt: skip
         if open_model:
             self.enable_open_model()
 

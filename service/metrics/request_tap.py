@@ -18,6 +18,7 @@ import locust
 from locust.event import EventHook
 
 from service.logs.pipeline import scrub
+from service.tracing.propagation import in_flight
 
 # The listener Locust's Runner.__init__ registers to feed `runner.stats`, and the names its body
 # uses: `self.stats.log_request(...)`, then `self.stats.log_error(...)` on an exception.
@@ -26,6 +27,8 @@ LOCUST_STATS_LISTENER_NAMES = ("stats", "log_request", "log_error")
 
 # Returns the series the request was counted in (its labels are the ones Locust's stats get).
 Record = Callable[[str, str, Any, Any, Any, Any], Any]
+# Takes a sampled request's trace id as its series' exemplar (series, response time).
+Exemplar = Callable[[Any, Any], None]
 
 
 def _is_locust_stats_listener(handler: Any, runner: Any) -> bool:
@@ -41,10 +44,13 @@ class UnsupportedLocust(ValueError):
 class RequestTap:
     """Attach/detach the store's `record` to the request event of one runner."""
 
-    def __init__(self, hook: EventHook, runner: Any, record: Record) -> None:
+    def __init__(
+        self, hook: EventHook, runner: Any, record: Record, exemplar: Exemplar | None = None
+    ) -> None:
         self.hook = hook
         self.runner = runner
         self.record = record
+        self.exemplar = exemplar or (lambda _series, _response_time: None)
         self.replaced: Callable[..., None] | None = None
         self.listener: Callable[..., None] | None = None
 
@@ -85,7 +91,7 @@ class RequestTap:
         self.listener = self.replaced = None
 
     def _with_locust_stats(self) -> Callable[..., None]:
-        runner, record = self.runner, self.record
+        runner, record, exemplar = self.runner, self.record, self.exemplar
 
         # Naming every argument Locust passes keeps `_kwargs` empty (it only catches extra
         # keys a locustfile may fire): no dict holding `context` is built per request.
@@ -108,6 +114,8 @@ class RequestTap:
             if series is not None:
                 request_type = series.method
                 name = series.name
+                if in_flight.count:  # a sampled request's trace id may wait on this greenlet
+                    exemplar(series, response_time)
             # ...then exactly what Locust's own listener does.
             stats = runner.stats
             stats.log_request(request_type, name, response_time, response_length)

@@ -19,8 +19,8 @@ class RequestSeries:
     `native`, the sparse rest (times outside that range, and whatever a master merges)."""
 
     __slots__ = (
-        "bytes", "codes", "corrected", "counts", "dense", "failures", "first_key", "method",
-        "name", "native", "reasons", "sum_ms",
+        "bytes", "codes", "corrected", "counts", "dense", "exemplars", "failures", "first_key",
+        "method", "name", "native", "reasons", "sum_ms",
     )  # fmt: skip
 
     def __init__(
@@ -43,6 +43,8 @@ class RequestSeries:
         self.reasons: dict[str, int] = {}
         # Open mode: each request's time from its iteration's intended start (seconds).
         self.corrected: ValueSeries | None = None
+        # The latest sampled request per classic bucket (`exemplars`), from the first one on.
+        self.exemplars: list | None = None
 
     @property
     def requests(self) -> int:
@@ -84,13 +86,14 @@ DEFAULT_SCHEMA = schema_for(0.05)
 class ValueSeries:
     """A histogram of plain values (threats per response, custom values, loop lag)."""
 
-    __slots__ = ("bounds", "counts", "native", "sum")
+    __slots__ = ("bounds", "counts", "exemplars", "native", "sum")
 
     def __init__(self, layout: Layout, schema: int = DEFAULT_SCHEMA) -> None:
         self.bounds = layout.bounds
         self.counts = [0] * (len(layout.bounds) + 1)
         self.native = NativeBuckets(schema)
         self.sum = 0.0
+        self.exemplars: list | None = None  # the corrected durations' (`exemplars`)
 
     def observe(self, value: float) -> bool:
         """Count a value; False for NaN and infinities, which no native bucket holds (and

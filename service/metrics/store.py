@@ -6,6 +6,7 @@ formatting, no locks. Everything else (labels, cumulative buckets, text) happens
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from math import ceil, log2
 from typing import Any
 
 from service.logs.pipeline import scrub
-from service.metrics import wire
+from service.metrics import exemplars, wire
 from service.metrics.buckets import CUSTOM_LAYOUT, THREATS_LAYOUT, latency_layout
 from service.metrics.cardinality import OVERFLOW, Budget
 from service.metrics.failure_reasons import FailureReasons
@@ -166,6 +167,24 @@ class MetricStore:
             self.errors += 1
             return None
 
+    def record_exemplar(
+        self, series: RequestSeries, trace_id: str, response_time: Any, delay_s: float | None
+    ) -> None:
+        """A sampled request's trace id, as the exemplar of its latency bucket (and, in open
+        mode, of its corrected duration's, `delay_s` later). Off the hot path: a few in a
+        hundred requests are sampled."""
+        if response_time is None:
+            return
+        at = time.time()
+        value = response_time / 1000.0
+        bounds = self.layout.bounds
+        series.exemplars = exemplars.kept(series.exemplars, bounds, trace_id, value, at)
+        corrected = series.corrected
+        if delay_s is not None and corrected is not None:
+            corrected.exemplars = exemplars.kept(
+                corrected.exemplars, bounds, trace_id, value + delay_s, at
+            )
+
     def record_value(self, name: str, value: float) -> None:
         """A custom value: `threats_found` has its own family, others share one by name.
         A value that is not a finite number counts as an exporter error."""
@@ -265,6 +284,12 @@ class MetricStore:
             errors=self.errors,
             user_errors=[[*key, count] for key, count in self.user_errors.items()],
             arrivals=self.arrivals.drain() if self.arrivals is not None else None,
+            exemplars=[
+                [s.method, s.name, family, *exemplar]
+                for s in self.each_series()
+                for family, held in ((0, s.exemplars), (1, s.corrected and s.corrected.exemplars))
+                for exemplar in exemplars.present(held)
+            ],
         )  # fmt: skip
         self._start_over()
         return payload
@@ -300,6 +325,14 @@ class MetricStore:
             self.record_user_error(user_class, exception, count)
         if received.arrivals is not None:
             self.enable_arrivals().add(received.arrivals)
+        bounds = self.layout.bounds
+        for method, name, family, trace_id, value, at in received.exemplars:
+            series = self.series(method, name)
+            if family:
+                held = self.corrected_series(series)
+                held.exemplars = exemplars.kept(held.exemplars, bounds, trace_id, value, at)
+            else:
+                series.exemplars = exemplars.kept(series.exemplars, bounds, trace_id, value, at)
 
     def series(self, method: str, name: str) -> RequestSeries:
         """The series of (method, name), created within budget (the merge's way in)."""

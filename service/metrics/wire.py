@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from service.metrics.buckets import Layout, latency_layout
 
-PAYLOAD_VERSION = 5
+PAYLOAD_VERSION = 6
 
 
 class RequestRow(NamedTuple):
@@ -38,6 +38,9 @@ class Payload(NamedTuple):
     errors: int
     user_errors: list  # [user class, exception class, count]
     arrivals: list | None  # open mode: ArrivalAccounts.drain()
+    # [method, name, 0 (measured) or 1 (corrected), trace id, seconds, Unix time]: at most
+    # one per bucket of a series per report
+    exemplars: list
 
 
 def encode(
@@ -50,6 +53,7 @@ def encode(
     errors: int,
     user_errors: list,
     arrivals: list | None,
+    exemplars: list,
 ) -> dict:
     """A drained store's content, as the dict that travels."""
     return {
@@ -62,6 +66,7 @@ def encode(
         "errors": errors,
         "user_errors": user_errors,
         "arrivals": arrivals,
+        "exemplars": exemplars,
     }
 
 
@@ -83,7 +88,7 @@ def decode(payload: dict, quantile_error: float, layout: Layout) -> Payload:
         ]
     return Payload(
         rows, payload["threats"], payload["custom"], payload["folded"], payload["errors"],
-        payload["user_errors"], payload["arrivals"],
+        payload["user_errors"], payload["arrivals"], payload["exemplars"],
     )  # fmt: skip
 
 

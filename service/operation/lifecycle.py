@@ -36,6 +36,8 @@ from service.settings.credentials import Credentials
 from service.settings.preflight import check_user_hosts, one_line_error
 from service.settings.service_options import ServiceOptions
 from service.settings.settings import Settings
+from service.tracing import propagation
+from service.tracing.trace_ids import TraceIds
 
 logger = structlog.get_logger(__name__)
 RETENTION_INTERVAL_S = 10.0
@@ -72,6 +74,8 @@ def on_init(
 
     if mode.sends_requests:
         HostGuard(options.allowlist).install()
+        if settings.exporter.trace_context:
+            propagation.install(TraceIds(settings.exporter.trace_sample_ratio))
     retention = StatsRetention(options.history_keep, options.max_error_entries)
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:

@@ -22,6 +22,8 @@ class ExporterOptions:
     worker_id: str = ""
     scenario: str = ""
     locustfile: str = ""
+    trace_context: bool = True  # a traceparent on every request
+    trace_sample_ratio: float = 0.01
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], parsed: Any | None) -> ExporterOptions:
@@ -42,4 +44,6 @@ class ExporterOptions:
             worker_id=values["worker_id"],
             scenario=values["scenario_name"] or Path(str(locustfile)).stem,
             locustfile=Path(str(locustfile)).name,
+            trace_context=values["trace_context"] == "on",
+            trace_sample_ratio=values["trace_sample_ratio"],
         )

@@ -42,6 +42,12 @@ EXPORTER_FLAGS = (
          "stable worker label (default: hostname-index)"),
     Flag("--scenario-name", "SECURENET_SCENARIO", text, "",
          "scenario label of loadgen_info (default: the locustfile's name)"),
+    Flag("--trace-context", "SECURENET_TRACE_CONTEXT", Choice("on", "off", empty_ok=False), "on",
+         "send a W3C traceparent header with every request (off, or --no-trace-context: none)"),
+    Flag("--trace-sample-ratio", "SECURENET_TRACE_SAMPLE_RATIO",
+         Number(float, 0, 1, what="a ratio"), 0.01,
+         "share of requests sent as sampled: their trace ids become the latency histograms' "
+         "exemplars (0: none sampled, the header still sent)"),
 )  # fmt: skip
 
 SERVICE_FLAGS = (
@@ -165,3 +171,7 @@ def add_arguments(parser: Any) -> None:
     """Every setting on Locust's parser."""
     for title, flags in SECTIONS:
         add_flags(parser, flags, title)
+    parser.add_argument(
+        "--no-trace-context", dest="trace_context", action="store_const", const="off",
+        help="the same as --trace-context off",
+    )  # fmt: skip

@@ -236,6 +236,7 @@ class ScrapingPrometheus:
     workdir: Path
     target_port: int
     native_histograms: bool = False
+    exemplars: bool = False  # --enable-feature=exemplar-storage
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -257,7 +258,10 @@ class ScrapingPrometheus:
             ],
         }
         (home / "prometheus.yml").write_text(yaml.safe_dump(config))
-        features = ["--enable-feature=native-histograms"] if self.native_histograms else []
+        features = [
+            *(["--enable-feature=native-histograms"] if self.native_histograms else []),
+            *(["--enable-feature=exemplar-storage"] if self.exemplars else []),
+        ]
         self.process = subprocess.Popen(
             [
                 "prometheus",
@@ -278,6 +282,12 @@ class ScrapingPrometheus:
         response = requests.get(f"{self.url}/api/v1/query", params=params, timeout=10)
         response.raise_for_status()
         return response.json()["data"]["result"]
+
+    def query_exemplars(self, expr: str, start: float, end: float) -> list[dict]:
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        response = requests.get(f"{self.url}/api/v1/query_exemplars", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]
 
     def target(self) -> dict:
         """The loadgen target's state: health, lastError, lastScrape."""

@@ -48,7 +48,7 @@ def request_families(store: MetricStore) -> Iterator[Family]:
     for series in store.each_series():
         method, name = labels = (series.method, series.name)
         counts, native = histogram_copy(series)
-        duration.add_histogram(labels, counts, series.sum_s, native)
+        duration.add_histogram(labels, counts, series.sum_s, native, _copy(series.exemplars))
         requests.add(labels, series.requests)
         failures.add(labels, series.failures)
         size.add(labels, series.bytes)
@@ -58,10 +58,16 @@ def request_families(store: MetricStore) -> Iterator[Family]:
             reasons.add((method, name, reason), count)
         if series.corrected is not None:
             counts, native = histogram_copy(series.corrected)
-            corrected.add_histogram(labels, counts, series.corrected.sum, native)
+            corrected.add_histogram(
+                labels, counts, series.corrected.sum, native, _copy(series.corrected.exemplars)
+            )
     yield from (duration, requests, failures, reasons, codes, size)
     if store.arrivals is not None:
         yield corrected
+
+
+def _copy(exemplars: list | None) -> list | None:
+    return list(exemplars) if exemplars is not None else None  # one C call: thread-safe
 
 
 def value_families(store: MetricStore) -> Iterator[Family]:

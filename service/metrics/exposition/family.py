@@ -15,6 +15,8 @@ class HistogramSample(NamedTuple):
     counts: list[int]  # per classic bucket, not cumulative, the last one +Inf
     total: float
     native: NativeSnapshot | None = None
+    # per classic bucket: the latest sampled request in it, (trace id, seconds, Unix time)
+    exemplars: list | None = None
 
 
 @dataclass
@@ -40,8 +42,9 @@ class Family:
         counts: list[int],
         total: float,
         native: NativeSnapshot | None = None,
+        exemplars: list | None = None,
     ) -> None:
-        self.samples.append(HistogramSample(values, counts, total, native))
+        self.samples.append(HistogramSample(values, counts, total, native, exemplars))
 
     @property
     def sample_name(self) -> str:

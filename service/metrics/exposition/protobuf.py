@@ -55,6 +55,30 @@ def _set_native(histogram: Any, native: NativeSnapshot) -> None:
         deltas_field.extend(deltas)
 
 
+def _exemplar(message: Any, exemplar: tuple[str, float, float]) -> None:
+    trace_id, value, at = exemplar
+    del message.label[:]
+    message.label.add(name="trace_id", value=trace_id)
+    message.value = value
+    seconds = int(at)
+    message.timestamp.seconds, message.timestamp.nanos = seconds, int((at - seconds) * 1e9)
+
+
+def _set_exemplars(histogram: Any, buckets: list, exemplars: list, native: bool) -> None:
+    """Each classic bucket's exemplar, and all of them again for the native histogram (which
+    carries its own list, with timestamps). A bucket's exemplar is only ever replaced by a
+    newer one, so a cached message never holds one that should be gone."""
+    for bucket, exemplar in zip(buckets, exemplars, strict=False):  # +Inf: native only
+        if exemplar is not None:
+            _exemplar(bucket.exemplar, exemplar)
+    if not native:
+        return
+    del histogram.exemplars[:]
+    for exemplar in exemplars:
+        if exemplar is not None:
+            _exemplar(histogram.exemplars.add(), exemplar)
+
+
 class _CachedFamily:
     """One family's message, and for each of its metrics what holds the numbers."""
 
@@ -109,6 +133,8 @@ class _CachedFamily:
             bucket.cumulative_count = count
         if sample.native is not None:
             _set_native(histogram, sample.native)
+        if sample.exemplars:
+            _set_exemplars(histogram, buckets, sample.exemplars, sample.native is not None)
 
 
 class ProtobufEncoder:

@@ -39,6 +39,12 @@ def label_text(names: Sequence[str], values: Sequence[str]) -> str:
     return ",".join(f'{n}="{escape(str(v))}"' for n, v in zip(names, values, strict=True))
 
 
+def exemplar_text(exemplar: tuple[str, float, float]) -> str:
+    """An OpenMetrics exemplar: ` # {trace_id="…"} value timestamp`."""
+    trace_id, value, at = exemplar
+    return f' # {{trace_id="{escape(trace_id)}"}} {_number(value)} {at:.3f}'
+
+
 def _number(value: float) -> str:
     if isinstance(value, int):
         return str(value)
@@ -76,11 +82,15 @@ def _render_family(family: Family, openmetrics: bool, out: list[str]) -> Iterato
     # Each bucket line is head + `le` part + count; the lines of a series are joined by
     # newline + head, the fastest way found here to write 115,000 of them.
     le_parts = [f'{le}"}} ' for le in (family.layout.labels if family.layout else ())]
-    for values, counts, total, _native in family.samples:
+    for values, counts, total, _native, exemplars in family.samples:
         labels = label_text(names, values)
         head = f'{bucket}{{{labels},le="' if labels else f'{bucket}{{le="'
         cumulative = list(accumulate(counts))
         lines = [part + str(c) for part, c in zip(le_parts, cumulative, strict=True)]
+        if openmetrics and exemplars:  # text 0.0.4 has no exemplars
+            for i, exemplar in enumerate(exemplars):
+                if exemplar is not None:
+                    lines[i] += exemplar_text(exemplar)
         out.extend((head, f"\n{head}".join(lines), "\n"))
         braces = f"{{{labels}}}" if labels else ""
         out.append(

@@ -1,0 +1,85 @@
+"""The sandbox's record of traced requests: each request that carries a W3C `traceparent`
+is kept (the latest 10,000) with what the server saw of it, so a trace id from the load
+generator's exemplars leads to the request behind it (`GET /_sandbox/requests/{trace_id}`).
+
+The recorder is the outermost middleware: its time includes the capacity queue, as a
+client's does."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict
+
+KEPT = 10_000
+_TRACEPARENT = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+class TracedRequests:
+    """The latest traced requests, by trace id (bounded: the oldest are forgotten)."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self.kept = kept
+        self.by_trace: OrderedDict[str, dict] = OrderedDict()
+        self.seen = 0
+
+    def add(self, trace_id: str, record: dict) -> None:
+        self.seen += 1
+        self.by_trace[trace_id] = record
+        self.by_trace.move_to_end(trace_id)
+        while len(self.by_trace) > self.kept:
+            self.by_trace.popitem(last=False)
+
+    def get(self, trace_id: str) -> dict | None:
+        return self.by_trace.get(trace_id.lower())
+
+    def latest(self, limit: int) -> list[dict]:
+        records = list(self.by_trace.values())
+        return records[-limit:][::-1] if limit else []
+
+
+class TraceRecorder:
+    """ASGI middleware: records every request with a valid traceparent into `traced`."""
+
+    def __init__(self, app, traced: TracedRequests) -> None:
+        self.app = app
+        self.traced = traced
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = None
+        for name, value in scope["headers"]:
+            if name == b"traceparent":
+                match = _TRACEPARENT.match(value.strip().lower())
+                break
+        if match is None or match[2] == b"0" * 32 or match[1] == b"ff":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # if the app fails before it answers
+
+        async def record_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started, at = time.perf_counter(), time.time()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            trace_id = match[2].decode()
+            self.traced.add(
+                trace_id,
+                {
+                    "trace_id": trace_id,
+                    "span_id": match[3].decode(),
+                    "sampled": bool(int(match[4], 16) & 1),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_seconds": round(time.perf_counter() - started, 6),
+                    "received_at": round(at, 6),
+                },
+            )

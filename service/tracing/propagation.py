@@ -1,0 +1,117 @@
+"""A W3C `traceparent` header on every request of HttpUser and FastHttpUser, in every runner
+mode: both sessions send through `_send_request_safe_mode`, which is wrapped here. A
+traceparent the scenario set itself (on the request, or on an HttpUser's session) is kept.
+
+The trace id of a sampled request waits on its greenlet until the request's event takes it
+(`take_sampled_trace`, from the request tap): the event fires on the same greenlet, after the
+response (or, with `catch_response`, when its block ends). `in_flight` counts them, so the
+tap looks only when one may be there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gevent import getcurrent
+from locust.clients import HttpSession
+from locust.contrib.fasthttp import FastHttpSession
+
+from service.open_model.gate import DELAY_ATTRIBUTE
+from service.tracing.trace_ids import TRACEPARENT, TraceIds, sampled_trace_id
+
+TRACE_ATTRIBUTE = "loadgen_trace"
+# Spellings looked up in a request's own headers (a dict: case-sensitive, unlike the wire).
+_SPELLINGS = (TRACEPARENT, "Traceparent", "TraceParent", "TRACEPARENT")
+_ORIGINAL = {
+    HttpSession: HttpSession._send_request_safe_mode,
+    FastHttpSession: FastHttpSession._send_request_safe_mode,
+}
+
+
+class _InFlight:
+    count = 0
+
+
+in_flight = _InFlight()
+
+
+def _own_traceparent(headers: Any) -> str | None:
+    for spelling in _SPELLINGS:
+        if spelling in headers:
+            return headers[spelling]
+    return None
+
+
+def _hold(trace: str) -> None:
+    current: Any = getcurrent()
+    if getattr(current, TRACE_ATTRIBUTE, None) is None:
+        in_flight.count += 1
+    setattr(current, TRACE_ATTRIBUTE, trace)
+
+
+def take_sampled_trace() -> str | None:
+    """The trace id of the sampled request whose event is being handled, once."""
+    current: Any = getcurrent()
+    trace = getattr(current, TRACE_ATTRIBUTE, None)
+    if trace is not None:
+        setattr(current, TRACE_ATTRIBUTE, None)
+        in_flight.count -= 1
+    return trace
+
+
+def exemplar_recorder(store: Any) -> Callable[[Any, Any], None]:
+    """The request tap's exemplar hook: the sampled trace id waiting on this greenlet, if
+    any, as the exemplar of the request's series (and of its corrected duration in open mode:
+    the iteration's start delay waits on the greenlet too)."""
+
+    def record_exemplar(series: Any, response_time: Any) -> None:
+        trace_id = take_sampled_trace()
+        if trace_id is not None:
+            delay = getattr(getcurrent(), DELAY_ATTRIBUTE, None)
+            store.record_exemplar(series, trace_id, response_time, delay)
+
+    return record_exemplar
+
+
+def install(ids: TraceIds) -> None:
+    """From now on every request of both sessions carries a traceparent."""
+    next_ids = ids.next
+    send_requests = _ORIGINAL[HttpSession]
+    send_fast = _ORIGINAL[FastHttpSession]
+
+    def send_with_traceparent(session: Any, method: Any, url: Any, **kwargs: Any) -> Any:
+        headers = kwargs.get("headers")
+        own = _own_traceparent(headers) if headers else None
+        if own is None and TRACEPARENT in session.headers:  # case-insensitive
+            own = session.headers[TRACEPARENT]
+        if own is None:
+            header, trace = next_ids()
+            # A copy: the scenario's own dict may be reused for other requests.
+            kwargs["headers"] = dict(headers or (), traceparent=header)
+        else:
+            trace = sampled_trace_id(own)
+        if trace is not None:
+            _hold(trace)
+        return send_requests(session, method, url, **kwargs)
+
+    def fast_send_with_traceparent(
+        session: Any, method: Any, url: Any, headers: dict, **kwargs: Any
+    ) -> Any:
+        # Locust builds this dict for the request: adding to it changes nothing of the caller's.
+        if TRACEPARENT in headers or "Traceparent" in headers:
+            trace = sampled_trace_id(_own_traceparent(headers) or "")
+        else:
+            header, trace = next_ids()
+            headers[TRACEPARENT] = header
+        if trace is not None:
+            _hold(trace)
+        return send_fast(session, method, url, headers=headers, **kwargs)
+
+    HttpSession._send_request_safe_mode = send_with_traceparent  # type: ignore[method-assign]
+    FastHttpSession._send_request_safe_mode = fast_send_with_traceparent  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    for session, send in _ORIGINAL.items():
+        session._send_request_safe_mode = send  # type: ignore[method-assign]
