@@ -16,6 +16,7 @@ BENCHMARKS = {
     "flood": "bench.flood",
     "regression": "bench.regression.run",
     "arrival": "bench.arrival",
+    "tracing": "bench.trace_context",
 }
 
 

@@ -26,6 +26,9 @@ class Query:
     heatmap: bool = False
     # May return nothing under a healthy, bounded load (an alert, a week-old series).
     may_be_empty: bool = False
+    # Also ask for the exemplars of the histogram buckets it reads (sampled requests' trace
+    # ids, drawn as points that open the trace: the datasource's exemplarTraceIdDestinations).
+    exemplar: bool = False
 
 
 @dataclass
@@ -117,6 +120,8 @@ def _panel_json(number: int, panel: Panel, grid: dict) -> dict:
         }
         if query.heatmap:
             target["format"] = "heatmap"
+        if query.exemplar:
+            target["exemplar"] = True
         targets.append(target)
     return {
         "id": number,
@@ -175,6 +180,19 @@ def percentiles(prefix: str, selector: str) -> list[Query]:
     ]
 
 
+def sampled_requests(family: str, selector: str, by: str = "le") -> Query:
+    """The p95 straight from the buckets, with their exemplars: the recorded percentiles
+    carry none, so the sampled requests behind the slow buckets come with this query."""
+    return Query(
+        f"histogram_quantile(0.95, sum by ({by}) "
+        f"(rate({family}_bucket{{{selector}}}[$__rate_interval])))",
+        "p95 from the buckets, with sampled requests"
+        if by == "le"
+        else "corrected {{method}} {{name}}, with sampled requests",
+        exemplar=True,
+    )
+
+
 def top_endpoints(title: str, expr: str, unit: str, may_be_empty: bool = False) -> Panel:
     return Panel(
         title,
@@ -205,10 +223,6 @@ def open_mode_panels(job: str) -> list[Panel]:
     """Open mode (`--arrival-rate`): the rate asked for and held, the arrivals that were late
     or dropped and why, how late, and each endpoint's p95 from the schedule beside Locust's.
     Empty in closed mode (the dashboards' test runs open)."""
-    corrected = (
-        "histogram_quantile(0.95, sum by (method, name, le) "
-        f"(rate(loadgen_request_corrected_duration_seconds_bucket{{{job}}}[5m])))"
-    )
     return [
         Panel(
             "Open mode: arrivals/s, target vs started",
@@ -254,7 +268,9 @@ def open_mode_panels(job: str) -> list[Panel]:
         Panel(
             "Open mode: p95 per endpoint, from the schedule vs measured",
             [
-                Query(corrected, "corrected {{method}} {{name}}"),
+                sampled_requests(
+                    "loadgen_request_corrected_duration_seconds", job, by="method, name, le"
+                ),
                 Query(
                     f"job_method_name:loadgen_request_duration_seconds:p95_rate5m{{{job}}}"
                     " and on(method, name) "
@@ -304,9 +320,15 @@ def overview() -> Dashboard:
         ),
         Panel(
             "Latency p50 / p95 / p99 (all endpoints)",
-            [*percentiles("job", job), Query("loadgen:slo_latency_p95:seconds", "p95 SLO")],
+            [
+                *percentiles("job", job),
+                Query("loadgen:slo_latency_p95:seconds", "p95 SLO"),
+                sampled_requests("loadgen_request_duration_seconds", job),
+            ],
             unit="s",
             width=12,
+            description="Points: sampled requests (exemplars) in the buckets, each opening "
+            "its trace (docs/tracing.md).",
         ),
         Panel(
             "threats_found per /api/threats response",
@@ -375,7 +397,17 @@ def _multi(var: dict) -> dict:
 
 def endpoint() -> Dashboard:
     panels = [
-        Panel("Latency percentiles", percentiles("job_method_name", ENDPOINT), unit="s", width=12),
+        Panel(
+            "Latency percentiles",
+            [
+                *percentiles("job_method_name", ENDPOINT),
+                sampled_requests("loadgen_request_duration_seconds", ENDPOINT),
+            ],
+            unit="s",
+            width=12,
+            description="Points: sampled requests (exemplars) in the buckets, each opening "
+            "its trace (docs/tracing.md).",
+        ),
         Panel(
             "Latency heatmap",
             [
@@ -599,10 +631,12 @@ def baseline_test(title: str, statistic: str, threshold: str) -> Panel:
 
 
 def regression() -> Dashboard:
+    p95 = week_over_week(
+        "p95", "job_method_name:loadgen_request_duration_seconds:p95_rate5m", "s", 12
+    )
+    p95.queries.append(sampled_requests("loadgen_request_duration_seconds", ENDPOINT))
     panels = [
-        week_over_week(
-            "p95", "job_method_name:loadgen_request_duration_seconds:p95_rate5m", "s", 12
-        ),
+        p95,
         week_over_week(
             "p99", "job_method_name:loadgen_request_duration_seconds:p99_rate5m", "s", 12
         ),

@@ -38,7 +38,9 @@ async def traced_requests(state: State, limit: Annotated[int, Query(ge=0, le=100
     return {"seen": state.traced.seen, "requests": state.traced.latest(limit)}
 
 
-@guarded.get("/requests/{trace_id}")
+# Open, like /health: a dashboard's exemplar links here from a browser, which sends no key;
+# a trace id must be known to look it up, and the record holds no body or header.
+@router.get("/requests/{trace_id}")
 async def traced_request(trace_id: Annotated[str, Path(max_length=64)], state: State) -> dict:
     """The request of one trace id (from an exemplar), as the sandbox saw it."""
     found = state.traced.get(trace_id)

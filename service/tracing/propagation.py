@@ -50,6 +50,12 @@ def _hold(trace: str) -> None:
     setattr(current, TRACE_ATTRIBUTE, trace)
 
 
+def _hold_own(traceparent: str) -> None:
+    trace = sampled_trace_id(traceparent)
+    if trace is not None:
+        _hold(trace)
+
+
 def take_sampled_trace() -> str | None:
     """The trace id of the sampled request whose event is being handled, once."""
     current: Any = getcurrent()
@@ -76,7 +82,7 @@ def exemplar_recorder(store: Any) -> Callable[[Any, Any], None]:
 
 def install(ids: TraceIds) -> None:
     """From now on every request of both sessions carries a traceparent."""
-    next_ids = ids.next
+    next_traceparent = ids.source(_hold)
     send_requests = _ORIGINAL[HttpSession]
     send_fast = _ORIGINAL[FastHttpSession]
 
@@ -86,27 +92,21 @@ def install(ids: TraceIds) -> None:
         if own is None and TRACEPARENT in session.headers:  # case-insensitive
             own = session.headers[TRACEPARENT]
         if own is None:
-            header, trace = next_ids()
             # A copy: the scenario's own dict may be reused for other requests.
-            kwargs["headers"] = dict(headers or (), traceparent=header)
+            kwargs["headers"] = dict(headers or (), traceparent=next_traceparent())
         else:
-            trace = sampled_trace_id(own)
-        if trace is not None:
-            _hold(trace)
+            _hold_own(own)
         return send_requests(session, method, url, **kwargs)
 
     def fast_send_with_traceparent(
-        session: Any, method: Any, url: Any, headers: dict, **kwargs: Any
+        session: Any, method: Any, url: Any, payload: Any = None, headers: Any = None, **kwargs: Any
     ) -> Any:
         # Locust builds this dict for the request: adding to it changes nothing of the caller's.
-        if TRACEPARENT in headers or "Traceparent" in headers:
-            trace = sampled_trace_id(_own_traceparent(headers) or "")
+        if TRACEPARENT not in headers and "Traceparent" not in headers:
+            headers[TRACEPARENT] = next_traceparent()
         else:
-            header, trace = next_ids()
-            headers[TRACEPARENT] = header
-        if trace is not None:
-            _hold(trace)
-        return send_fast(session, method, url, headers=headers, **kwargs)
+            _hold_own(_own_traceparent(headers) or "")
+        return send_fast(session, method, url, payload=payload, headers=headers, **kwargs)
 
     HttpSession._send_request_safe_mode = send_with_traceparent  # type: ignore[method-assign]
     FastHttpSession._send_request_safe_mode = fast_send_with_traceparent  # type: ignore[method-assign]

@@ -1,10 +1,12 @@
 """Trace and span ids for every request, and which of them are sampled, at a hot-path cost
-of a string slice.
+of one string slice and two concatenations.
 
-Ids are cut from a pool of random hex refilled from the OS' random source 4,096 at a time
-(every id fully random, as W3C Trace Context asks: backends sample on their bits). Which
-requests are sampled is a Bernoulli process drawn as geometric gaps: a countdown per request
-instead of a random number.
+Ids are cut from a pool of random hex refilled from the OS' random source 4,096 at a time:
+`bytes.hex` lays the pool out as `R-S-R-S-…` (8 random bytes each), so a request's "R-S" is
+one slice. A trace id is a random 8-byte prefix (new with each pool) then R: its right-most
+8 bytes, the ones backends sample on, are random per request, as W3C Trace Context level 2
+asks. Which requests are sampled is a Bernoulli process drawn as geometric gaps: a countdown
+per request instead of a random number.
 """
 
 from __future__ import annotations
@@ -12,27 +14,25 @@ from __future__ import annotations
 import math
 import os
 import random
+import secrets
+from collections.abc import Callable
 
 TRACEPARENT = "traceparent"
 IDS_PER_REFILL = 4096
-_ID_CHARS = 48  # 32 hex of trace id, 16 of span id
+_STRIDE = 34  # "R-S-": 16 + 1 + 16 hex and the next separator
 _NEVER = 1 << 62
 
 
 class TraceIds:
-    """`next()` returns the traceparent header of a new request and, when it is sampled, its
-    trace id (else None)."""
-
     def __init__(self, sample_ratio: float, rng: random.Random | None = None) -> None:
         if not 0.0 <= sample_ratio <= 1.0:
             raise ValueError(f"sample ratio {sample_ratio} is not between 0 and 1")
         self.sample_ratio = sample_ratio
         self.rng = rng or random.Random()
-        self.pool = ""
-        self.position = 0
-        self.countdown = self._gap()
+        self._last_sampled: str | None = None
+        self._next = self.source(self._note_sampled)
 
-    def _gap(self) -> int:
+    def gap(self) -> int:
         """Requests until the next sampled one (1: the next)."""
         ratio = self.sample_ratio
         if ratio <= 0.0:
@@ -42,17 +42,38 @@ class TraceIds:
         # Inverse transform of the geometric distribution: P(gap = k) = (1 - p)^(k - 1) p.
         return int(math.log(1.0 - self.rng.random()) / math.log1p(-ratio)) + 1
 
+    def source(self, on_sampled: Callable[[str], None]) -> Callable[[], str]:
+        """A function returning each request's traceparent; for a sampled one it first calls
+        `on_sampled` with its trace id."""
+        end = IDS_PER_REFILL * _STRIDE
+        head, pool, position, countdown = "", "", end, self.gap()
+        gap = self.gap
+
+        def next_traceparent() -> str:
+            nonlocal head, pool, position, countdown
+            if position >= end:
+                head = "00-" + secrets.token_hex(8)
+                pool, position = os.urandom(16 * IDS_PER_REFILL).hex("-", 8), 0
+            ids = pool[position : position + 33]
+            position += _STRIDE
+            countdown -= 1
+            if countdown:
+                return head + ids + "-00"
+            countdown = gap()
+            header = head + ids + "-01"
+            on_sampled(header[3:35])
+            return header
+
+        return next_traceparent
+
+    def _note_sampled(self, trace_id: str) -> None:
+        self._last_sampled = trace_id
+
     def next(self) -> tuple[str, str | None]:
-        position = self.position
-        if position >= len(self.pool):
-            self.pool, position = os.urandom(_ID_CHARS // 2 * IDS_PER_REFILL).hex(), 0
-        self.position = position + _ID_CHARS
-        ids = self.pool[position : position + _ID_CHARS]
-        self.countdown -= 1
-        if self.countdown:
-            return f"00-{ids[:32]}-{ids[32:]}-00", None
-        self.countdown = self._gap()
-        return f"00-{ids[:32]}-{ids[32:]}-01", ids[:32]
+        """One traceparent and, when it is sampled, its trace id (else None)."""
+        self._last_sampled = None
+        header = self._next()
+        return header, self._last_sampled
 
 
 def sampled_trace_id(traceparent: str) -> str | None:

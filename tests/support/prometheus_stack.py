@@ -187,6 +187,7 @@ class PrometheusStack:
             f"--config.file={prometheus_config}",
             f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
             f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+            "--enable-feature=exemplar-storage",
         ]
         for command in (alertmanager, prometheus):
             self.processes.append(

@@ -118,7 +118,10 @@ def stack(tmp_path_factory):
     wait_until(lambda: _answers(f"{sandbox_url}/_sandbox/health"), 20, "sandbox")
     processes.append(subprocess.Popen(local_command("master", replace, bounded), cwd=tmp))
     for _ in range(2):
-        worker = local_command("worker", replace, (f"--master-port={master_port}",))
+        # Workers send the requests: their sample ratio makes the exemplars (enough of them
+        # in this short run for every panel that asks).
+        sampled = (f"--master-port={master_port}", "--trace-sample-ratio=0.2")
+        worker = local_command("worker", replace, sampled)
         processes.append(subprocess.Popen(worker, cwd=tmp))
     prometheus = PrometheusStack(tmp, metrics_port, sandbox_port, free_port()).start()
     try:
@@ -174,6 +177,20 @@ def test_every_query_of_every_panel_returns_data_from_a_real_run(stack, name):
             assert body["status"] == "success", f"{panel['title']}: {expr}: {body}"
             if not query.may_be_empty:
                 assert body["data"]["result"], f"{name} / {panel['title']}: no data for {expr}"
+            if target.get("exemplar"):
+                # What Grafana asks for to draw the sampled requests: their trace ids.
+                now = time.time()
+                response = requests.get(
+                    f"{stack.url}/api/v1/query_exemplars",
+                    params={"query": expr, "start": now - 600, "end": now},
+                    timeout=10,
+                )
+                traces = [
+                    exemplar["labels"]["trace_id"]
+                    for series in response.json()["data"]
+                    for exemplar in series["exemplars"]
+                ]
+                assert traces, f"{name} / {panel['title']}: no exemplars for {expr}"
     for annotation in board["annotations"]["list"]:
         expr = substitute(annotation["expr"], chosen)
         response = requests.get(f"{stack.url}/api/v1/query", params={"query": expr}, timeout=10)
