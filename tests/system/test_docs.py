@@ -166,3 +166,21 @@ def test_the_readme_is_a_short_front_page_whose_links_exist():
     assert local, "the README links into the docs"
     for link in local:
         assert (ROOT / link).exists(), f"README links to {link}, which does not exist"
+
+
+def test_a_browser_shows_the_path_from_an_alert_to_a_trace(site, tmp_path):
+    """The page a paged engineer follows: each link of the chain, and what it needs set."""
+    page = site / "tracing" / "index.html"
+    dom = rendered_dom(page, tmp_path / "profile")
+    for step in ("The alert.", "The panel.", "The exemplar.", "The request."):
+        assert step in dom, step
+    for needed in (
+        "exemplar-storage",
+        "TRACE_URL_PREFIX",
+        "--trace-sample-ratio",
+        "query_exemplars",
+    ):
+        assert needed in dom, needed
+    assert 'href="../alerts/#loadgenlatencyregression"' in dom
+    pixels = screenshot(page, tmp_path / "shot", height=1200)
+    assert pixels[..., :3].std() > 0.05
