@@ -13,6 +13,7 @@ import requests
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
 
 from tests.support.processes import (
+    ADMIN_KEY,
     ROOT,
     free_port,
     metrics_answer,
@@ -155,3 +156,41 @@ def test_a_masters_metrics_carry_the_exemplars_of_every_worker(slow_sandbox, tmp
     finally:
         for process in (master, *workers):
             stop_process(process)
+
+
+def traced(sandbox) -> dict:
+    response = requests.get(
+        f"{sandbox.url}/_sandbox/requests",
+        params={"limit": 1000},
+        headers={"X-Sandbox-Admin-Key": ADMIN_KEY},
+        timeout=5,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.parametrize("off", [["--trace-context", "off"], ["--no-trace-context"]])
+def test_trace_context_off_sends_no_traceparent(start_sandbox, tmp_path: Path, off):
+    sandbox = start_sandbox()  # its own: no other test's requests
+    process = start_locust(
+        TRACED, "--headless", "RequestsUser", "FastUser", *run_args(sandbox.url, free_port(), 4),
+        *off, "--exit-code-on-error", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    assert traced(sandbox)["seen"] == 0
+
+
+def test_the_sampled_share_the_target_sees_holds_in_every_session_kind(start_sandbox, tmp_path):
+    """--processes 2: each forked process sends its own ids at the ratio asked for."""
+    sandbox = start_sandbox()
+    process = start_locust(
+        TRACED, "--headless", "RequestsUser", "FastUser", *run_args(sandbox.url, free_port(), 6),
+        "--processes", "2", "--exit-code-on-error", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    records = [r for r in traced(sandbox)["requests"] if r["trace_id"] != OWN_TRACE_ID]
+    n, sampled = len(records), sum(r["sampled"] for r in records)
+    assert n >= 300, n
+    sigma = (n * 0.2 * 0.8) ** 0.5
+    assert abs(sampled - 0.2 * n) < 4.5 * sigma, (sampled, n)
+    assert len({r["trace_id"] for r in records}) == n  # unique per request
