@@ -75,7 +75,10 @@ def on_init(
     if mode.sends_requests:
         HostGuard(options.allowlist).install()
         if settings.exporter.trace_context:
-            propagation.install(TraceIds(settings.exporter.trace_sample_ratio))
+            try:
+                propagation.install(TraceIds(settings.exporter.trace_sample_ratio))
+            except ValueError as error:
+                one_line_error(str(error))
     retention = StatsRetention(options.history_keep, options.max_error_entries)
     every(RETENTION_INTERVAL_S, lambda: retention.trim(environment.stats, time.time()))
     if is_worker:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import locust
 from gevent import getcurrent
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
@@ -23,9 +24,10 @@ from service.tracing.trace_ids import TRACEPARENT, TraceIds, sampled_trace_id
 TRACE_ATTRIBUTE = "loadgen_trace"
 # Spellings looked up in a request's own headers (a dict: case-sensitive, unlike the wire).
 _SPELLINGS = (TRACEPARENT, "Traceparent", "TraceParent", "TRACEPARENT")
+# Both sessions' send, which every request goes through (None: a Locust without it).
 _ORIGINAL = {
-    HttpSession: HttpSession._send_request_safe_mode,
-    FastHttpSession: FastHttpSession._send_request_safe_mode,
+    HttpSession: getattr(HttpSession, "_send_request_safe_mode", None),
+    FastHttpSession: getattr(FastHttpSession, "_send_request_safe_mode", None),
 }
 
 
@@ -81,7 +83,14 @@ def exemplar_recorder(store: Any) -> Callable[[Any, Any], None]:
 
 
 def install(ids: TraceIds) -> None:
-    """From now on every request of both sessions carries a traceparent."""
+    """From now on every request of both sessions carries a traceparent (a ValueError, for a
+    start-up error, when this Locust's sessions do not send where they are wrapped)."""
+    if None in _ORIGINAL.values():
+        raise ValueError(
+            f"Locust {locust.__version__} has no _send_request_safe_mode on its sessions: "
+            "trace context cannot be added to its requests; use --trace-context off or a "
+            "Locust version this release supports (pyproject.toml)"
+        )
     next_traceparent = ids.source(_hold)
     send_requests = _ORIGINAL[HttpSession]
     send_fast = _ORIGINAL[FastHttpSession]
