@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=150, help="length of one A/B run")
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument(
+        "--no-trace", action="store_true", help="the exporter without trace context (as before)"
+    )
     args = parser.parse_args(argv)
+    os.environ["BENCH_TRACE"] = "0" if args.no_trace else "1"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     target = subprocess.Popen(

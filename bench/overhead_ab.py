@@ -1,8 +1,9 @@
 """Benchmark locustfile: the exporter switches on and off in one saturated process, so machine
 noise falls on both sides alike. Reports the CPU and requests of every on/off pair.
 
-"On" is the request tap (in place of Locust's stats listener) and the health monitor's
-greenlet; "off" is Locust's own listener alone. Each pair runs its two phases in a random
+"On" is the request tap (in place of Locust's stats listener), the health monitor's greenlet
+and, unless BENCH_TRACE=0, trace context (a traceparent on every request, sampled at the
+default ratio); "off" is Locust's own listener alone. Each pair runs its two phases in a random
 order and for a random length around PHASE_S, so periodic work (Locust's and the exporter's
 jobs every 1-10 s, scrapes) lands on both sides alike instead of always in the same phase. CPU
 is the main thread's, where gevent runs users, listeners and the monitor.
@@ -18,9 +19,13 @@ from locust import events
 from overhead_users import SaturatingUser  # noqa: F401
 
 from service.plugin import exporter_started
+from service.tracing import propagation
+from service.tracing.trace_ids import TraceIds
 
 WARM_UP_S = 4.0
 PHASE_S = float(os.environ.get("BENCH_PHASE_S", "0.25"))
+TRACE = os.environ.get("BENCH_TRACE", "1") != "0"
+_trace_ids = TraceIds(0.01)
 _pairs: list[dict] = []
 
 
@@ -32,8 +37,11 @@ def _phase(environment, seconds: float) -> tuple[float, int]:
 
 def _switch(on: bool) -> None:
     tap, monitor = _exporter_under_test[0].tap, _exporter_under_test[0].monitor
+    propagation.uninstall()  # the plugin installed it at start: off unless this phase is on
     if on:
         tap.attach()
+        if TRACE:
+            propagation.install(_trace_ids)
         # The monitor's loop without start()'s psutil baselines, which would be counted anew
         # every phase.
         monitor.resume()

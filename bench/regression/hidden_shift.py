@@ -58,8 +58,8 @@ def main(argv: list[str]) -> None:
                 z = values(server.url, Z, job, start + 300, start + 900)
                 if not (before and during and line and z):
                     continue
-                rows.append((name, trial.peak_rate, endpoint.latency_noise, job,
-                             statistics.median(before), min(during), max(line), min(z)))  # fmt: skip
+                seen = (statistics.median(before), min(during), max(line), min(z))
+                rows.append((name, trial.peak_rate, endpoint.latency_noise, job, *seen))
     finally:
         server.stop()
     print("| regression | req/s | noise | job | p95 shift before | lowest in first 15 min "
@@ -71,9 +71,11 @@ def main(argv: list[str]) -> None:
         hidden += hid
         print(f"| {name} | {rate:g} | {noise:.0%} | {job} | {before:.3f} | {during:.3f} "
               f"| {line:.3f} | {z:.1f}{' (hidden)' if hid else ''} |")  # fmt: skip
-    print(f"\n{hidden} of {len(rows)} regressions with a 15-minute goal had a 5-minute window "
-          "under the threshold in their first 15 minutes while the count test was past 3: "
-          "their hour's own wander hid part of the shift.")
+    print(
+        f"\n{hidden} of {len(rows)} regressions with a 15-minute goal had a 5-minute window "
+        "under the threshold in their first 15 minutes while the count test was past 3: "
+        "their hour's own wander hid part of the shift."
+    )
 
 
 if __name__ == "__main__":
