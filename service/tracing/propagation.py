@@ -19,6 +19,7 @@ from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 
 from service.open_model.gate import DELAY_ATTRIBUTE
+from service.tracing import session_sends
 from service.tracing.trace_ids import TRACEPARENT, TraceIds, sampled_trace_id
 
 TRACE_ATTRIBUTE = "loadgen_trace"
@@ -82,6 +83,31 @@ def exemplar_recorder(store: Any) -> Callable[[Any, Any], None]:
     return record_exemplar
 
 
+def _own_in(headers: Any) -> bool:
+    """Whether `headers` (a request's, or an HttpUser session's: case-insensitive) hold a
+    traceparent the scenario set; its trace id is held when sampled."""
+    if not headers:
+        return False
+    if isinstance(headers, dict):
+        own = _own_traceparent(headers)
+    else:
+        # requests' CaseInsensitiveDict keeps (key, value) by lower-cased key: one lookup,
+        # where its `in` raises and catches a KeyError for every request without one.
+        store = getattr(headers, "_store", None)
+        if store is not None:
+            own = store.get(TRACEPARENT, (None, None))[1]
+        else:
+            own = headers.get(TRACEPARENT)
+    if own is None:
+        return False
+    _hold_own(own)
+    return True
+
+
+def _fast_own(headers: dict) -> None:
+    _hold_own(_own_traceparent(headers) or "")
+
+
 def install(ids: TraceIds) -> None:
     """From now on every request of both sessions carries a traceparent (a ValueError, for a
     start-up error, when this Locust's sessions do not send where they are wrapped)."""
@@ -95,16 +121,13 @@ def install(ids: TraceIds) -> None:
     send_requests = _ORIGINAL[HttpSession]
     send_fast = _ORIGINAL[FastHttpSession]
 
+    # Locust's own sends copied with the header added where they are the bodies copied
+    # (`session_sends`); otherwise a wrapper around them.
     def send_with_traceparent(session: Any, method: Any, url: Any, **kwargs: Any) -> Any:
         headers = kwargs.get("headers")
-        own = _own_traceparent(headers) if headers else None
-        if own is None and TRACEPARENT in session.headers:  # case-insensitive
-            own = session.headers[TRACEPARENT]
-        if own is None:
+        if not _own_in(headers) and not _own_in(session.headers):
             # A copy: the scenario's own dict may be reused for other requests.
             kwargs["headers"] = dict(headers or (), traceparent=next_traceparent())
-        else:
-            _hold_own(own)
         return send_requests(session, method, url, **kwargs)
 
     def fast_send_with_traceparent(
@@ -114,9 +137,13 @@ def install(ids: TraceIds) -> None:
         if TRACEPARENT not in headers and "Traceparent" not in headers:
             headers[TRACEPARENT] = next_traceparent()
         else:
-            _hold_own(_own_traceparent(headers) or "")
+            _fast_own(headers)
         return send_fast(session, method, url, payload=payload, headers=headers, **kwargs)
 
+    if session_sends.copies_locusts(send_requests, session_sends.REQUESTS_SEND_NAMES):
+        send_with_traceparent = session_sends.requests_send(next_traceparent, _own_in)
+    if session_sends.copies_locusts(send_fast, session_sends.FAST_SEND_NAMES):
+        fast_send_with_traceparent = session_sends.fast_send(next_traceparent, _fast_own)
     HttpSession._send_request_safe_mode = send_with_traceparent  # type: ignore[method-assign]
     FastHttpSession._send_request_safe_mode = fast_send_with_traceparent  # type: ignore[method-assign]
 
