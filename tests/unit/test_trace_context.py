@@ -9,22 +9,25 @@ import random
 import re
 
 import pytest
+from locust.contrib import fasthttp
+from locust.contrib.fasthttp import FastHttpSession
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
 
 from service.metrics.exposition.protobuf import ProtobufEncoder
 from service.metrics.exposition.text import render
 from service.metrics.store import MetricStore
+from service.tracing import propagation, session_sends
 from service.tracing.trace_ids import TraceIds, sampled_trace_id
 from tests.unit.test_exposition import Ok, families, parse
 
 OWN = "4bf92f3577b34da6a3ce929d0e0e4736"
-TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$")
+TRACEPARENT_FORMAT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$")
 
 
 def test_every_traceparent_is_w3c_and_its_ids_are_unique():
     ids = TraceIds(0.5)
     headers = [ids.next()[0] for _ in range(20_000)]
-    assert all(TRACEPARENT.match(header) for header in headers)
+    assert all(TRACEPARENT_FORMAT.match(header) for header in headers)
     assert len({header[3:35] for header in headers}) == len(headers)
     assert len({header[36:52] for header in headers}) == len(headers)
     # A sampled request says so in its flags, and its trace id is the one returned.
@@ -147,3 +150,47 @@ def test_open_mode_exemplars_of_the_corrected_family_add_the_start_delay():
         if sample.exemplar is not None
     ]
     assert [(e.labels["trace_id"], e.value) for e in corrected] == [("d" * 32, 0.505)]
+
+
+class _RefusingClient:
+    """A FastHttpSession client whose connection is refused, as Locust's send sees it."""
+
+    def __init__(self) -> None:
+        self.sent: dict = {}
+
+    def urlopen(self, url, method, **kwargs):
+        self.sent = kwargs["headers"]
+        raise ConnectionRefusedError(111, "refused")
+
+    def _make_request(self, url, method, headers, payload, params):
+        return fasthttp.CompatRequest(url, method=method, headers=headers, payload=payload)
+
+
+def test_the_re_implemented_fast_send_fails_as_locusts_does_and_adds_the_header():
+    client = _RefusingClient()
+    session = type("Session", (), {"client": client})()
+    original = propagation._ORIGINAL[FastHttpSession]
+    assert session_sends.copies_locusts(original, session_sends.FAST_SEND_NAMES)
+    send = session_sends.fast_send(
+        lambda: "00-" + "1" * 32 + "-" + "2" * 16 + "-00", lambda h: None
+    )
+    ours = send(session, "GET", "http://127.0.0.1:9/x", payload=None, headers={})
+    assert TRACEPARENT_FORMAT.match(client.sent["traceparent"])
+    theirs = original(session, "GET", "http://127.0.0.1:9/x", payload=None, headers={})
+    assert type(ours) is type(theirs) is fasthttp.ErrorResponse
+    assert repr(ours.error) == repr(theirs.error)
+
+
+def test_a_locust_whose_send_differs_gets_the_wrapper(monkeypatch):
+    def other_send(session, method, url, **kwargs):  # not Locust's body: other names
+        return ("sent", kwargs["headers"])
+
+    monkeypatch.setitem(propagation._ORIGINAL, FastHttpSession, other_send)
+    propagation.install(TraceIds(0.0))
+    try:
+        sent = FastHttpSession._send_request_safe_mode(None, "GET", "/", payload=None, headers={})
+    finally:
+        monkeypatch.undo()
+        propagation.uninstall()
+    assert sent[0] == "sent" and TRACEPARENT_FORMAT.match(sent[1]["traceparent"])
+    assert FastHttpSession._send_request_safe_mode is propagation._ORIGINAL[FastHttpSession]
