@@ -134,6 +134,8 @@ def install(ids: TraceIds) -> None:
         session: Any, method: Any, url: Any, payload: Any = None, headers: Any = None, **kwargs: Any
     ) -> Any:
         # Locust builds this dict for the request: adding to it changes nothing of the caller's.
+        if headers is None:
+            headers = {}
         if TRACEPARENT not in headers and "Traceparent" not in headers:
             headers[TRACEPARENT] = next_traceparent()
         else:

@@ -45,7 +45,9 @@ def fast_send(next_traceparent: Callable[[], str], own: Callable[[dict], None]) 
 
     def send(session: Any, method: str, url: str, **kwargs: Any) -> Any:
         # Locust builds this dict for the request: adding to it changes nothing of the caller's.
-        headers = kwargs["headers"]
+        headers = kwargs.get("headers")
+        if headers is None:  # Locust always passes them; a direct call may not
+            headers = kwargs["headers"] = {}
         if TRACEPARENT not in headers and "Traceparent" not in headers:
             headers[TRACEPARENT] = next_traceparent()
         else:
