@@ -22,7 +22,7 @@ from service.metrics.custom_values import CustomValues
 from service.metrics.exporter import Exporter
 from service.metrics.server import PortInUse
 from service.open_model.controller import OpenModel
-from service.operation import web_auth, web_form
+from service.operation import final_reports, web_auth, web_form
 from service.operation.host_guard import HostGuard
 from service.operation.master_link import MasterLink
 from service.operation.periodic import every
@@ -85,6 +85,8 @@ def on_init(
         MasterLink(environment, options.master_heartbeat_timeout_s).attach()
         follow_open_model(environment, exporter)
         return
+    if mode is RunnerMode.MASTER:
+        final_reports.install(runner, exporter.report_times)
     cap_runner(runner, options.max_users, options.max_spawn_rate)
     if web_ui is not None and getattr(parsed, "web_login", False):
         web_auth.install(web_ui, credentials.web_password)

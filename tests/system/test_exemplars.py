@@ -131,10 +131,9 @@ def test_a_masters_metrics_carry_the_exemplars_of_every_worker(slow_sandbox, tmp
         TRACED, *run_args(slow_sandbox.url, port, seconds=15), "--master", "--expect-workers",
         "2", "--master-bind-port", str(master_port), cwd=tmp_path,
     )  # fmt: skip
-    workers = [
-        start_locust(TRACED, "--worker", "--master-port", str(master_port), cwd=tmp_path)
-        for _ in range(2)
-    ]
+    # The workers send the requests: the sample ratio is theirs to set.
+    worker_args = ("--worker", "--master-port", str(master_port), "--trace-sample-ratio", "0.2")
+    workers = [start_locust(TRACED, *worker_args, cwd=tmp_path) for _ in range(2)]
     try:
         wait_until(lambda: metrics_answer(port), 30, "the master's metrics endpoint")
 
@@ -152,7 +151,8 @@ def test_a_masters_metrics_carry_the_exemplars_of_every_worker(slow_sandbox, tmp
                 if sample.exemplar is not None and "pid" in sample.labels["name"]
             }
 
-        wait_until(lambda: len(processes_with_exemplars()) == 2, 40, "both workers' exemplars")
+        # Workers start slowly on a busy machine, and the run starts once both are there.
+        wait_until(lambda: len(processes_with_exemplars()) == 2, 90, "both workers' exemplars")
     finally:
         for process in (master, *workers):
             stop_process(process)

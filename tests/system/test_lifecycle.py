@@ -258,7 +258,8 @@ def test_a_failure_storm_is_logged_once_per_endpoint_reason_and_interval(start_s
     failure_lines = [e for e in events if e["event"] == "request_failures"]
     stats = json.loads(Path(f"{report}.json").read_text())
     failures = sum(entry["num_failures"] for entry in stats)
-    assert failures > 200, "a storm"
+    # 8 users for 8 s: ~210 failures on an idle machine, fewer on a busy one.
+    assert failures > 100, "a storm"
     # exact: the aggregated lines add up to every failure Locust counted
     assert sum(e["count"] for e in failure_lines) == failures
     endpoints_and_reasons = {(e["method"], e["endpoint"], e["reason"]) for e in failure_lines}
