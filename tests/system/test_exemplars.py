@@ -194,3 +194,42 @@ def test_the_sampled_share_the_target_sees_holds_in_every_session_kind(start_san
     sigma = (n * 0.2 * 0.8) ** 0.5
     assert abs(sampled - 0.2 * n) < 4.5 * sigma, (sampled, n)
     assert len({r["trace_id"] for r in records}) == n  # unique per request
+
+
+def test_open_mode_exemplars_are_on_the_corrected_family_too(slow_sandbox, tmp_path: Path):
+    """Open mode: the corrected durations carry the sampled requests as well, each at least
+    the time Locust measured for the same trace id (it adds the start delay)."""
+    port = free_port()
+    process = start_locust(
+        TRACED, "--headless", "RequestsUser", "FastUser", *run_args(slow_sandbox.url, port, 20),
+        "--arrival-rate", "20", "--exit-code-on-error", "0", cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+
+        def exemplars() -> dict[str, dict[str, float]]:
+            text = requests.get(
+                f"http://127.0.0.1:{port}/metrics",
+                headers={"Accept": "application/openmetrics-text; version=1.0.0"},
+                timeout=5,
+            ).text
+            found: dict[str, dict[str, float]] = {}
+            for family in openmetrics(text):
+                for sample in family.samples:
+                    if sample.exemplar is not None:
+                        trace_id = sample.exemplar.labels["trace_id"]
+                        found.setdefault(family.name, {})[trace_id] = sample.exemplar.value
+            return found
+
+        wait_until(
+            lambda: len(exemplars().get("loadgen_request_corrected_duration_seconds", {})) >= 3,
+            40, "exemplars of the corrected family",
+        )  # fmt: skip
+        found = exemplars()
+        measured = found["loadgen_request_duration_seconds"]
+        corrected = found["loadgen_request_corrected_duration_seconds"]
+        both = set(measured) & set(corrected)
+        assert both, (measured, corrected)
+        assert all(corrected[trace] >= measured[trace] for trace in both)
+    finally:
+        stop_process(process)
