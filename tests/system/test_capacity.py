@@ -103,23 +103,25 @@ PACED_LOCUSTFILE = ROOT / "tests" / "support" / "locustfiles" / "paced.py"
 @pytest.mark.serial  # a capacity search measures the machine
 @pytest.mark.long(minutes=2.5)
 def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sandbox, tmp_path):
-    # Two slots of 10 ms: the target completes 200 requests/s at most, whatever the load. Each
+    # Two slots of 20 ms: the target completes 100 requests/s at most, whatever the load. Each
     # arrival sends one request. The latency SLO is loosened (2 s, 5 s) so that what breaks a
-    # step is falling behind its arrivals: the answer is then the target's throughput.
-    sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="2", SANDBOX_CAPACITY_SERVICE_MS="10")
+    # step is falling behind its arrivals: the answer is then the target's throughput. (At
+    # 200 requests/s, the overloaded step asked an HttpUser generator for 320/s: on a slow day
+    # of this VM, ~300 per core, the generator itself lagged and was rightly named the limit.)
+    sandbox = start_sandbox(SANDBOX_CAPACITY_CONCURRENCY="2", SANDBOX_CAPACITY_SERVICE_MS="20")
     answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
     done = capacity(
         "--host", sandbox.url, "--scenario", str(PACED_LOCUSTFILE),
         "--start-rate", "40", "--step-seconds", "10", "--json", str(answer_file),
         "--html", str(report), "--metrics-port", str(free_port()), "--p95", "2", "--p99", "5",
-        "--require-rps", "150", cwd=tmp_path,
+        "--require-rps", "75", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     answer = json.loads(answer_file.read_text())
     print(done.stdout)
     assert answer["model"] == "open" and answer["load_unit"] == "arrivals/s"
     assert answer["limit"] == "target" and not answer["at_least"]
-    assert abs(answer["capacity_rps"] - 200) <= 0.05 * 200, answer["capacity_rps"]
+    assert abs(answer["capacity_rps"] - 100) <= 0.05 * 100, answer["capacity_rps"]
     broke = answer["broke_at"]
     assert any("fell behind" in r or "did not start" in r for r in broke["reasons"]), broke
     for step in answer["steps"]:
@@ -131,7 +133,7 @@ def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sa
     assert "within the SLO at " in done.stdout and "arrivals/s" in done.stdout
     # Open is the default, and the answer says why.
     assert "model: open (the default: every user class can run open" in done.stdout
-    assert "required 150 requests/s: met" in done.stdout
+    assert "required 75 requests/s: met" in done.stdout
     report_shows_the_answer(report, answer, tmp_path / "chromium")
 
 

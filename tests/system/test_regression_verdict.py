@@ -24,8 +24,10 @@ from tests.support.prometheus_stack import AlertReceiver, PrometheusStack, wait_
 SLOW = "/api/threats/stream"
 # A steady latency for every /api endpoint, so that two healthy runs have the same distribution
 # whatever else this machine is doing.
-STEADY = {"distribution": "normal", "mean_ms": 30, "spread_ms": 6}
-SLOWER = {"distribution": "normal", "mean_ms": 90, "spread_ms": 18}
+# Slow enough that a busy machine's own jitter (the generator and a 600x Prometheus on two
+# cores: ~10 ms at the p95) is not a shift of the p95; the deploy triples it.
+STEADY = {"distribution": "normal", "mean_ms": 60, "spread_ms": 12}
+SLOWER = {"distribution": "normal", "mean_ms": 180, "spread_ms": 36}
 
 
 def compare(*args: str) -> subprocess.CompletedProcess:
