@@ -28,6 +28,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.markdown import print_table
+
 HERE = Path(__file__).resolve().parent
 PACED = HERE / "arrival_users.py"  # 10 requests/s per user when closed
 SATURATING = HERE / "overhead_users.py"  # no waits
@@ -195,10 +197,7 @@ def main(argv: list[str]) -> None:
          f"({cpu_open / cpu_spread - 1:+.1%})"),
     ]  # fmt: skip
     print()
-    print("| figure | value |")
-    print("|---|---|")
-    for figure, value in rows:
-        print(f"| {figure} | {value} |")
+    print_table(("figure", "value"), rows)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 from locust.event import EventHook
 
+from bench.markdown import print_table
 from service.tracing import propagation, session_sends
 from service.tracing.trace_ids import TraceIds
 
@@ -95,10 +96,7 @@ def main(argv: list[str]) -> None:
         propagation.uninstall()
         requests.Session.request = session_request
     print(f"trace context at --trace-sample-ratio {args.ratio:g}, CPU per request added:")
-    print("| path | µs per request |")
-    print("|---|---|")
-    for kind, cost in rows:
-        print(f"| {kind} | {cost:.3f} |")
+    print_table(("path", "µs per request"), [(kind, f"{cost:.3f}") for kind, cost in rows])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,20 @@ async def _send(send, status: int, payload: bytes) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+class StatusSeen:
+    """A response's `send`, remembering the status it started with (500 until then: the app
+    failed before it answered)."""
+
+    def __init__(self, send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class BodyLimit:
     """Answer 413 to bodies over `max_bytes`, whether announced by Content-Length or streamed.
 

@@ -15,6 +15,7 @@ from prometheus_client import (
 )
 
 from sandbox.faults import FaultBoard
+from sandbox.middleware import StatusSeen
 
 METRICS_PATH = "/metrics"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -59,21 +60,15 @@ class ServerMetrics:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        status = 500  # if the app fails before it answers
-
-        async def record_status(message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        seen = StatusSeen(send)
 
         started = time.perf_counter()
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, seen)
         finally:
             # The router leaves the matched route in the scope; answers given before routing
             # (injected errors, outages, 413s) have none.
             route = getattr(scope.get("route"), "path", "unrouted")
             method = scope["method"]
             self.duration.labels(method, route).observe(time.perf_counter() - started)
-            self.requests.labels(method, route, str(status)).inc()
+            self.requests.labels(method, route, str(seen.status)).inc()

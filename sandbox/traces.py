@@ -11,6 +11,8 @@ import re
 import time
 from collections import OrderedDict
 
+from sandbox.middleware import StatusSeen
+
 KEPT = 10_000
 _TRACEPARENT = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
@@ -57,17 +59,11 @@ class TraceRecorder:
         if match is None or match[2] == b"0" * 32 or match[1] == b"ff":
             await self.app(scope, receive, send)
             return
-        status = 500  # if the app fails before it answers
-
-        async def record_status(message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        seen = StatusSeen(send)
 
         started, at = time.perf_counter(), time.time()
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, seen)
         finally:
             trace_id = match[2].decode()
             self.traced.add(
@@ -78,7 +74,7 @@ class TraceRecorder:
                     "sampled": bool(int(match[4], 16) & 1),
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": status,
+                    "status": seen.status,
                     "duration_seconds": round(time.perf_counter() - started, 6),
                     "received_at": round(at, 6),
                 },

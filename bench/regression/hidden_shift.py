@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+from bench.markdown import print_table
 from bench.regression.history import endpoints
 from bench.regression.plan import Plan
 from bench.regression.scoring import GOALS_S
@@ -62,15 +63,14 @@ def main(argv: list[str]) -> None:
                 rows.append((name, trial.peak_rate, endpoint.latency_noise, job, *seen))
     finally:
         server.stop()
-    print("| regression | req/s | noise | job | p95 shift before | lowest in first 15 min "
-          "| threshold | lowest z |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
-    hidden = 0
+    hidden, table = 0, []
     for name, rate, noise, job, before, during, line, z in sorted(rows):
         hid = during <= line and z > 3
         hidden += hid
-        print(f"| {name} | {rate:g} | {noise:.0%} | {job} | {before:.3f} | {during:.3f} "
-              f"| {line:.3f} | {z:.1f}{' (hidden)' if hid else ''} |")  # fmt: skip
+        table.append((name, f"{rate:g}", f"{noise:.0%}", job, f"{before:.3f}", f"{during:.3f}",
+                      f"{line:.3f}", f"{z:.1f}{' (hidden)' if hid else ''}"))  # fmt: skip
+    print_table(("regression", "req/s", "noise", "job", "p95 shift before",
+                 "lowest in first 15 min", "threshold", "lowest z"), table)  # fmt: skip
     print(
         f"\n{hidden} of {len(rows)} regressions with a 15-minute goal had a 5-minute window "
         "under the threshold in their first 15 minutes while the count test was past 3: "
