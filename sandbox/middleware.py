@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from sandbox.faults import GARBAGE, FaultBoard
 
@@ -29,16 +30,26 @@ async def _send(send, status: int, payload: bytes) -> None:
 
 class StatusSeen:
     """A response's `send`, remembering the status it started with (500 until then: the app
-    failed before it answered)."""
+    failed before it answered) and when its last byte was handed on.
+
+    A server's time ends at that hand-off, not when the app returns: on a busy event loop the
+    app may resume long after, and the time would then exceed what the client measured."""
 
     def __init__(self, send) -> None:
         self.send = send
         self.status = 500
+        self.answered: float | None = None
 
     async def __call__(self, message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.answered = time.perf_counter()
         await self.send(message)
+
+    def seconds_since(self, started: float) -> float:
+        """The server's time for the request: until the answer was handed on (or now)."""
+        return (self.answered or time.perf_counter()) - started
 
 
 class BodyLimit:

@@ -70,5 +70,5 @@ class ServerMetrics:
             # (injected errors, outages, 413s) have none.
             route = getattr(scope.get("route"), "path", "unrouted")
             method = scope["method"]
-            self.duration.labels(method, route).observe(time.perf_counter() - started)
+            self.duration.labels(method, route).observe(seen.seconds_since(started))
             self.requests.labels(method, route, str(seen.status)).inc()

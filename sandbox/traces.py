@@ -75,7 +75,7 @@ class TraceRecorder:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": seen.status,
-                    "duration_seconds": round(time.perf_counter() - started, 6),
+                    "duration_seconds": round(seen.seconds_since(started), 6),
                     "received_at": round(at, 6),
                 },
             )
