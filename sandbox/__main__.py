@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request as one JSON line on stdout, with its traceparent's trace id",
+    )
     args = parser.parse_args(argv)
     try:
         config = SandboxConfig.from_env()
@@ -41,14 +46,16 @@ def main(argv: list[str] | None = None) -> None:
     sock = bind(args.host, args.port)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, access_log=args.access_log),
             log_level=args.log_level,
             access_log=False,
             timeout_graceful_shutdown=5,
         )
     )
+    # stdout carries the access log's JSON lines alone when it is on
     print(
         f"sandbox: serving the SecureNet API on http://{args.host}:{sock.getsockname()[1]}",
+        file=sys.stderr if args.access_log else sys.stdout,
         flush=True,
     )
     server.run(sockets=[sock])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from sandbox.access_log import AccessLog
 from sandbox.capacity import CapacityLimit, ServiceTime
 from sandbox.config import SandboxConfig
 from sandbox.middleware import BodyLimit, BuildVersion, FaultInjection
@@ -13,7 +14,7 @@ from sandbox.state import SandboxState
 from sandbox.traces import TraceRecorder
 
 
-def create_app(config: SandboxConfig | None = None) -> FastAPI:
+def create_app(config: SandboxConfig | None = None, access_log: bool = False) -> FastAPI:
     state = SandboxState(config or SandboxConfig())
     app = FastAPI(
         title="SecureNet sandbox API",
@@ -34,4 +35,6 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     exempt = (control.CONTROL_PREFIX, METRICS_PATH)
     app.add_middleware(CapacityLimit, board=state.capacity, exempt=exempt)
     app.add_middleware(TraceRecorder, traced=state.traced)  # outermost: the queue counts
+    if access_log:
+        app.add_middleware(AccessLog)
     return app

@@ -48,15 +48,8 @@ class TraceRecorder:
         self.traced = traced
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        match = None
-        for name, value in scope["headers"]:
-            if name == b"traceparent":
-                match = _TRACEPARENT.match(value.strip().lower())
-                break
-        if match is None or match[2] == b"0" * 32 or match[1] == b"ff":
+        context = trace_context(scope) if scope["type"] == "http" else None
+        if context is None:
             await self.app(scope, receive, send)
             return
         seen = StatusSeen(send)
@@ -65,13 +58,13 @@ class TraceRecorder:
         try:
             await self.app(scope, receive, seen)
         finally:
-            trace_id = match[2].decode()
+            trace_id, span_id, sampled = context
             self.traced.add(
                 trace_id,
                 {
                     "trace_id": trace_id,
-                    "span_id": match[3].decode(),
-                    "sampled": bool(int(match[4], 16) & 1),
+                    "span_id": span_id,
+                    "sampled": sampled,
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": seen.status,
@@ -79,3 +72,14 @@ class TraceRecorder:
                     "received_at": round(at, 6),
                 },
             )
+
+
+def trace_context(scope) -> tuple[str, str, bool] | None:
+    """A request's valid `traceparent` as (trace id, span id, sampled), else None."""
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            match = _TRACEPARENT.match(value.strip().lower())
+            if match is None or match[2] == b"0" * 32 or match[1] == b"ff":
+                return None
+            return match[2].decode(), match[3].decode(), bool(int(match[4], 16) & 1)
+    return None

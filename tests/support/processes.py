@@ -85,14 +85,23 @@ class Sandbox:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    args: tuple[str, ...] = ()
+    stdout_path: Path | None = None  # where its stdout goes (else the test's)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Sandbox:
-        command = [sys.executable, "-m", "sandbox", "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env={**os.environ, **self.env}, cwd=ROOT)
+        command = [sys.executable, "-m", "sandbox", "--port", str(self.port), *self.args]
+        stdout = self.stdout_path.open("w") if self.stdout_path else None
+        try:
+            self.process = subprocess.Popen(
+                command, env={**os.environ, **self.env}, cwd=ROOT, stdout=stdout
+            )
+        finally:
+            if stdout is not None:
+                stdout.close()  # the child holds its own copy
         wait_until(self.healthy, 20, f"sandbox on {self.url}")
         return self
 
