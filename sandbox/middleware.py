@@ -52,6 +52,28 @@ class StatusSeen:
         return (self.answered or time.perf_counter()) - started
 
 
+class AnsweredRequests:
+    """Base of the middlewares that note every HTTP request once it is answered (or its app
+    failed): `answered` gets the status and the server's time (see StatusSeen)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = StatusSeen(send)
+        started, received_at = time.perf_counter(), time.time()
+        try:
+            await self.app(scope, receive, seen)
+        finally:
+            self.answered(scope, seen.status, seen.seconds_since(started), received_at)
+
+    def answered(self, scope, status: int, seconds: float, received_at: float) -> None:
+        raise NotImplementedError
+
+
 class BodyLimit:
     """Answer 413 to bodies over `max_bytes`, whether announced by Content-Length or streamed.
 

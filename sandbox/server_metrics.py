@@ -3,8 +3,6 @@ route, so a slow target can be told from a slow network or a saturated load gene
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -15,17 +13,17 @@ from prometheus_client import (
 )
 
 from sandbox.faults import FaultBoard
-from sandbox.middleware import StatusSeen
+from sandbox.middleware import AnsweredRequests
 
 METRICS_PATH = "/metrics"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
-class ServerMetrics:
+class ServerMetrics(AnsweredRequests):
     """Outermost ASGI middleware: sees injected faults as a client would, and serves /metrics."""
 
     def __init__(self, app, board: FaultBoard) -> None:
-        self.app = app
+        super().__init__(app)
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "sandbox_requests",
@@ -46,10 +44,7 @@ class ServerMetrics:
         rules.set_function(lambda: len(board.rules))
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] == METRICS_PATH:
+        if scope["type"] == "http" and scope["path"] == METRICS_PATH:
             body = generate_latest(self.registry)
             await send(
                 {
@@ -60,15 +55,12 @@ class ServerMetrics:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        seen = StatusSeen(send)
+        await super().__call__(scope, receive, send)
 
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, seen)
-        finally:
-            # The router leaves the matched route in the scope; answers given before routing
-            # (injected errors, outages, 413s) have none.
-            route = getattr(scope.get("route"), "path", "unrouted")
-            method = scope["method"]
-            self.duration.labels(method, route).observe(seen.seconds_since(started))
-            self.requests.labels(method, route, str(seen.status)).inc()
+    def answered(self, scope, status: int, seconds: float, received_at: float) -> None:
+        # The router leaves the matched route in the scope; answers given before routing
+        # (injected errors, outages, 413s) have none.
+        route = getattr(scope.get("route"), "path", "unrouted")
+        method = scope["method"]
+        self.duration.labels(method, route).observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()

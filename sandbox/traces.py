@@ -8,10 +8,9 @@ client's does."""
 from __future__ import annotations
 
 import re
-import time
 from collections import OrderedDict
 
-from sandbox.middleware import StatusSeen
+from sandbox.middleware import AnsweredRequests
 
 KEPT = 10_000
 _TRACEPARENT = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -40,38 +39,31 @@ class TracedRequests:
         return records[-limit:][::-1] if limit else []
 
 
-class TraceRecorder:
+class TraceRecorder(AnsweredRequests):
     """ASGI middleware: records every request with a valid traceparent into `traced`."""
 
     def __init__(self, app, traced: TracedRequests) -> None:
-        self.app = app
+        super().__init__(app)
         self.traced = traced
 
-    async def __call__(self, scope, receive, send) -> None:
-        context = trace_context(scope) if scope["type"] == "http" else None
+    def answered(self, scope, status: int, seconds: float, received_at: float) -> None:
+        context = trace_context(scope)
         if context is None:
-            await self.app(scope, receive, send)
             return
-        seen = StatusSeen(send)
-
-        started, at = time.perf_counter(), time.time()
-        try:
-            await self.app(scope, receive, seen)
-        finally:
-            trace_id, span_id, sampled = context
-            self.traced.add(
-                trace_id,
-                {
-                    "trace_id": trace_id,
-                    "span_id": span_id,
-                    "sampled": sampled,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": seen.status,
-                    "duration_seconds": round(seen.seconds_since(started), 6),
-                    "received_at": round(at, 6),
-                },
-            )
+        trace_id, span_id, sampled = context
+        self.traced.add(
+            trace_id,
+            {
+                "trace_id": trace_id,
+                "span_id": span_id,
+                "sampled": sampled,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_seconds": round(seconds, 6),
+                "received_at": round(received_at, 6),
+            },
+        )
 
 
 def trace_context(scope) -> tuple[str, str, bool] | None:
