@@ -172,8 +172,8 @@ class Exporter:
 
     def _await_final_scrape(self) -> None:
         """Users have stopped: let Prometheus scrape the final totals before the port closes."""
-        scrapes = self.server.scrapes
+        begun_before = self.server.scrapes_begun  # those render what preceded the stop
         deadline = time.monotonic() + self.options.linger_s
         logger.info("awaiting_final_scrape", timeout_s=self.options.linger_s)
-        while self.server.scrapes == scrapes and time.monotonic() < deadline:
+        while self.server.latest_answered <= begun_before and time.monotonic() < deadline:
             gevent.sleep(0.1)

@@ -34,7 +34,11 @@ class MetricsServer:
         self._server: WSGIServer | None = None
         self._pool: ThreadPool | None = None
         self._protobuf = ProtobufEncoder()
-        self.scrapes = 0
+        # Scrapes are numbered as they begin; `latest_answered` is the number of the latest
+        # one answered. "A scrape after X" means one that began after X: a scrape under way
+        # at X renders what the store held before it.
+        self.scrapes_begun = 0
+        self.latest_answered = 0
 
     def start(self) -> None:
         server = WSGIServer((self.host, self.port), self._app, log=None, error_log=None)
@@ -72,11 +76,13 @@ class MetricsServer:
 
     def _metrics(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
         request = (environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_ENCODING", ""))
+        self.scrapes_begun += 1
+        number = self.scrapes_begun
         if self._pool is None:  # not started: a test calling the route directly
             body, headers = self.render(*request)
         else:
             body, headers = self._pool.apply(self.render, request)
-        self.scrapes += 1
+        self.latest_answered = max(self.latest_answered, number)
         return "200 OK", headers, body
 
     def _app(self, environ: dict, start_response) -> Iterable[bytes]:

@@ -210,3 +210,33 @@ def test_a_failing_render_fails_the_scrape_and_stops_the_compressing_thread():
 
     with pytest.raises(RuntimeError, match="render failed"):
         gzip_chunks(failing())
+
+
+def test_a_scrape_under_way_at_the_stop_is_not_the_final_scrape():
+    """The linger waits for a scrape that began after the users stopped: one that began
+    before renders the totals of before, even if it is answered after."""
+    import gevent
+    from gevent import monkey
+
+    from service.metrics.server import MetricsServer
+
+    release = monkey.get_original("threading", "Event")()
+
+    class SlowCollector:
+        def collect(self):
+            release.wait(10)
+            return iter(())
+
+    server = MetricsServer("127.0.0.1", 0, SlowCollector())
+    server.start()
+    try:
+        under_way = gevent.spawn(server._metrics, {"HTTP_ACCEPT": ""})
+        gevent.sleep(0.2)  # it is rendering
+        stopped_at = server.scrapes_begun
+        release.set()
+        under_way.get(timeout=10)
+        assert stopped_at == 1 and server.latest_answered <= stopped_at
+        gevent.spawn(server._metrics, {"HTTP_ACCEPT": ""}).get(timeout=10)
+        assert server.latest_answered > stopped_at
+    finally:
+        server.stop()
