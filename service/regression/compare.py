@@ -75,7 +75,8 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
             continue
         le, expected_share = chosen
         slow = data.requests_in_histogram - counts[le]
-        test = share_above_test(slow, data.requests_in_histogram, expected_share, thresholds.z, 0)
+        test = share_above_test(slow, data.requests_in_histogram, expected_share, thresholds.z,
+                                0, baseline=data.baseline_slow(le))  # fmt: skip
         baseline, now = verdict.values[label]
         if test and baseline and now is not None:
             # As the alert's busy-endpoint test: significant, and slower in latency terms than
@@ -91,7 +92,7 @@ def judge(data: EndpointData, thresholds: Thresholds, checks: list[fail_on.Thres
         lift = data.shift_thresholds.get("errors", thresholds.error_lift)
         test = share_above_test(
             data.failures, data.requests, expected,
-            thresholds.error_z, lift, thresholds.min_failures,
+            thresholds.error_z, lift, thresholds.min_failures, data.baseline_failures,
         )  # fmt: skip
         if test:
             verdict.tests["errors"] = test

@@ -50,6 +50,8 @@ class EndpointData:
     # ("p95", "p99"), the failure ratio's lift ("errors") and the throughput's ratio below
     # which it dropped ("throughput").
     shift_thresholds: dict[str, float] = field(default_factory=dict)
+    # The baseline run itself (`compare` on two files): its shares are a sample too.
+    baseline_run: EndpointData | None = None
 
     @property
     def requests_in_histogram(self) -> float:
@@ -58,6 +60,20 @@ class EndpointData:
     @property
     def rate(self) -> float | None:
         return self.requests / self.window_s if self.window_s else None
+
+    def baseline_slow(self, le: float) -> tuple[float, float] | None:
+        """The baseline run's requests slower than `le`, and its total (None: the baseline
+        is Prometheus' week, whose shares are as good as known)."""
+        run = self.baseline_run
+        counts = dict(run.buckets) if run else {}
+        if run is None or le not in counts:
+            return None
+        return run.requests_in_histogram - counts[le], run.requests_in_histogram
+
+    @property
+    def baseline_failures(self) -> tuple[float, float] | None:
+        run = self.baseline_run
+        return (run.failures, run.requests) if run else None
 
     @property
     def has_baseline(self) -> bool:
@@ -194,6 +210,7 @@ def from_files(baseline: Path, candidate: Path) -> tuple[list[EndpointData], str
     for key, data in sorted(after.items()):
         base = before.get(key)
         if base is not None and base.requests > 0:
+            data.baseline_run = base
             data.baseline_histogram = base.buckets
             data.baseline_quantiles = _quantiles(base.buckets)
             data.baseline_error_ratio = base.failures / base.requests

@@ -96,12 +96,35 @@ def deviate(observed: float, expected: float) -> float:
     return root if observed > expected else -root
 
 
+def two_sample_deviate(slow: float, total: float, base_slow: float, base_total: float) -> float:
+    """How many standard deviations `slow` of `total` is above (negative: below) `base_slow`
+    of `base_total`, when the baseline is a sample too: the signed root of the likelihood
+    ratio of the 2x2 table. With a long baseline it is `deviate` against the baseline's
+    share; with a short one (a run of minutes) its own chance counts against the shift."""
+    if total <= 0 or base_total <= 0:
+        return 0.0
+    pooled = (slow + base_slow) / (total + base_total)
+    g = 0.0
+    for count, of in ((slow, total), (base_slow, base_total)):
+        for observed, share in ((count, pooled), (of - count, 1 - pooled)):
+            if observed > 0:
+                g += observed * math.log(observed / (of * share))
+    root = math.sqrt(max(2 * g, 0.0))
+    return root if slow / total > base_slow / base_total else -root
+
+
 def share_above_test(slow: float, total: float, expected_share: float, z_min: float,
-                     lift_min: float, min_count: float = 0.0) -> Test | None:  # fmt: skip
-    """Is `slow` of `total` requests more than `expected_share` of them, beyond chance?"""
+                     lift_min: float, min_count: float = 0.0,
+                     baseline: tuple[float, float] | None = None) -> Test | None:  # fmt: skip
+    """Is `slow` of `total` requests more than `expected_share` of them, beyond chance? With
+    `baseline` (its slow count and total), the share is itself a sample's, and its own chance
+    is weighed too."""
     if total <= 0 or expected_share <= 0 or slow < 0:
         return None
-    z = deviate(slow, total * expected_share)
+    if baseline is None:
+        z = deviate(slow, total * expected_share)
+    else:
+        z = two_sample_deviate(slow, total, *baseline)
     lift = slow / total / expected_share
     return Test(z, lift, z > z_min and lift > lift_min and slow >= min_count)
 

@@ -18,6 +18,7 @@ from service.regression.stats import (
     histogram_quantile,
     share_above_test,
     throughput_test,
+    two_sample_deviate,
 )
 
 
@@ -59,6 +60,22 @@ def test_a_shift_needs_both_significance_and_size():
     assert drop.regressed and drop.lift == 0.4
     assert not throughput_test(900, 1000, thresholds.z, thresholds.throughput_ratio).regressed
     assert throughput_test(0, 1000, thresholds.z, thresholds.throughput_ratio).regressed
+
+
+def test_a_short_baselines_own_chance_counts_against_a_shift():
+    thresholds = Thresholds.from_rule_file()
+    # Two runs of 95 requests: the baseline's p99 bucket held them all, the candidate has 7
+    # above it (one stall of the machine holds up every user at once). Against the baseline's
+    # share as if known (the floor, 0.2 %) that is 6 sigmas; as one sample against another,
+    # 8 slow requests split 7 to 1 or 7 to 0 between two equal runs: about 3.
+    assert share_above_test(7, 95, 0.002, thresholds.z, 0).regressed
+    assert not share_above_test(7, 95, 0.002, thresholds.z, 0, baseline=(0, 95)).regressed
+    assert not share_above_test(7, 95, 0.01, thresholds.z, 0, baseline=(1, 95)).regressed
+    # A real shift from the same short runs still stands out: 90 of 95 against 5 of 95.
+    assert share_above_test(90, 95, 0.05, thresholds.z, 0, baseline=(5, 95)).regressed
+    # A long baseline is as good as known: the two tests agree.
+    assert two_sample_deviate(96, 800, 4e5, 8e6) == pytest.approx(deviate(96, 40), rel=0.05)
+    assert two_sample_deviate(1, 95, 7, 95) < 0
 
 
 def test_the_thresholds_are_read_from_the_slo_rules():
@@ -181,3 +198,25 @@ def test_compare_reads_an_open_runs_corrected_latency_from_its_snapshot(tmp_path
     snapshot(tmp_path / "open.prom", "0.1", "1.0")  # fast as measured, slow from the schedule
     [data], _heading = from_files(tmp_path / "base.prom", tmp_path / "open.prom")
     assert data.buckets[0] == (0.1, 0.0)  # the corrected family's: nothing within 100 ms
+
+
+def test_compare_on_two_short_runs_weighs_the_baselines_own_chance(tmp_path):
+    thresholds = Thresholds.from_rule_file()
+
+    def run(path, within: dict[str, int]) -> None:
+        lines = ['loadgen_requests_total{method="GET",name="/x"} 95',
+                 'loadgen_request_failures_total{method="GET",name="/x"} 0']  # fmt: skip
+        for le, count in within.items():
+            labels = f'method="GET",name="/x",le="{le}"'
+            lines.append(f"loadgen_request_duration_seconds_bucket{{{labels}}} {count}")
+        path.write_text("\n".join(lines) + "\n")
+
+    run(tmp_path / "base.prom", {"0.09": 89, "0.1": 95, "0.2": 95, "+Inf": 95})
+    # Equal runs but for one stall that held 7 requests past the baseline's slowest.
+    run(tmp_path / "same.prom", {"0.09": 87, "0.1": 88, "0.2": 95, "+Inf": 95})
+    [data], _heading = from_files(tmp_path / "base.prom", tmp_path / "same.prom")
+    assert not judge(data, thresholds, []).regressed
+    run(tmp_path / "slower.prom", {"0.09": 5, "0.1": 10, "0.2": 95, "+Inf": 95})
+    [data], _heading = from_files(tmp_path / "base.prom", tmp_path / "slower.prom")
+    verdict = judge(data, thresholds, [])
+    assert verdict.tests["p95 slower"].regressed and verdict.tests["p99 slower"].regressed
