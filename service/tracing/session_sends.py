@@ -69,16 +69,23 @@ def fast_send(next_traceparent: Callable[[], str], own: Callable[[dict], None]) 
     return send
 
 
-def requests_send(next_traceparent: Callable[[], str], own: Callable[[Any], bool]) -> Send:
-    """HttpSession's send; `own(headers)` says whether the scenario set a traceparent (on the
-    request or the session) and handles it."""
+def requests_send(
+    next_traceparent: Callable[[], str],
+    own: Callable[[Any], bool],
+    own_in_session: Callable[[Any], bool],
+) -> Send:
+    """HttpSession's send; `own(headers)` and `own_in_session(session.headers)` say whether
+    the scenario set a traceparent (on the request or the session) and handle it."""
     session_request = requests.Session.request
 
     def send(session: Any, method: str, url: str, **kwargs: Any) -> Any:
         headers = kwargs.get("headers")
-        if not own(headers) and not own(session.headers):
-            # A copy: the scenario's own dict may be reused for other requests.
-            kwargs["headers"] = dict(headers or (), traceparent=next_traceparent())
+        if not own(headers) and not own_in_session(session.headers):
+            # A copy: the scenario's own dict may be reused for other requests. (`copy` and
+            # one item cost a third of `dict(headers, traceparent=…)`.)
+            headers = headers.copy() if type(headers) is dict else dict(headers or ())
+            headers[TRACEPARENT] = next_traceparent()
+            kwargs["headers"] = headers
         try:
             return session_request(session, method, url, **kwargs)
         except (MissingSchema, InvalidSchema, InvalidURL):

@@ -9,9 +9,13 @@ import random
 import re
 
 import pytest
+import requests
+from locust.clients import HttpSession
 from locust.contrib import fasthttp
 from locust.contrib.fasthttp import FastHttpSession
+from locust.event import EventHook
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+from requests.structures import CaseInsensitiveDict
 
 from service.metrics.exposition.protobuf import ProtobufEncoder
 from service.metrics.exposition.text import render
@@ -194,3 +198,40 @@ def test_a_locust_whose_send_differs_gets_the_wrapper(monkeypatch):
         propagation.uninstall()
     assert sent[0] == "sent" and TRACEPARENT_FORMAT.match(sent[1]["traceparent"])
     assert FastHttpSession._send_request_safe_mode is propagation._ORIGINAL[FastHttpSession]
+
+
+def test_the_re_implemented_requests_send_keeps_the_scenarios_headers_and_its_own_trace(
+    monkeypatch,
+):
+    sent = []
+    monkeypatch.setattr(
+        requests.Session, "request", lambda session, method, url, **kw: sent.append(kw)
+    )
+    original = propagation._ORIGINAL[HttpSession]
+    assert session_sends.copies_locusts(original, session_sends.REQUESTS_SEND_NAMES)
+    propagation.install(TraceIds(0.0))
+    try:
+        session = HttpSession("http://127.0.0.1:9", EventHook(), None)
+        send = HttpSession._send_request_safe_mode
+        scenarios = {"X-API-Key": "k"}
+        send(session, "GET", "/a", headers=scenarios)
+        send(session, "GET", "/b")
+        own = f"00-{OWN}-00f067aa0ba902b7-01"
+        send(session, "GET", "/c", headers={"TraceParent": own})
+        send(session, "GET", "/d", headers=CaseInsensitiveDict({"TRACEPARENT": own}))
+        held = propagation.take_sampled_trace()
+        session.headers["Traceparent"] = own
+        send(session, "GET", "/e", headers=scenarios)
+    finally:
+        propagation.uninstall()
+    # A copy with the header added: the scenario's dict, reused by its next request, is not.
+    assert scenarios == {"X-API-Key": "k"} and sent[0]["headers"] is not scenarios
+    assert sent[0]["headers"]["X-API-Key"] == "k"
+    assert TRACEPARENT_FORMAT.match(sent[0]["headers"]["traceparent"])
+    assert TRACEPARENT_FORMAT.match(sent[1]["headers"]["traceparent"])
+    # Its own traceparent, in any spelling, on the request or the session, is kept as it is.
+    assert sent[2]["headers"] == {"TraceParent": own} and dict(sent[3]["headers"]) == {
+        "TRACEPARENT": own
+    }
+    assert held == OWN
+    assert sent[4]["headers"] is scenarios
