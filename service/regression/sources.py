@@ -40,7 +40,6 @@ class EndpointData:
     failures: float = 0.0
     buckets: list[tuple[float, float]] = field(default_factory=list)  # le, cumulative
     window_s: float | None = None
-    baseline_histogram: list[tuple[float, float]] = field(default_factory=list)
     baseline_buckets: dict[float, tuple[float, float]] = field(default_factory=dict)
     baseline_quantiles: dict[str, float] = field(default_factory=dict)
     baseline_error_ratio: float | None = None
@@ -60,6 +59,10 @@ class EndpointData:
     @property
     def rate(self) -> float | None:
         return self.requests / self.window_s if self.window_s else None
+
+    @property
+    def baseline_histogram(self) -> list[tuple[float, float]]:
+        return self.baseline_run.buckets if self.baseline_run else []
 
     def baseline_slow(self, le: float) -> tuple[float, float] | None:
         """The baseline run's requests slower than `le`, and its total (None: the baseline
@@ -211,7 +214,6 @@ def from_files(baseline: Path, candidate: Path) -> tuple[list[EndpointData], str
         base = before.get(key)
         if base is not None and base.requests > 0:
             data.baseline_run = base
-            data.baseline_histogram = base.buckets
             data.baseline_quantiles = _quantiles(base.buckets)
             data.baseline_error_ratio = base.failures / base.requests
         result.append(data)
