@@ -1,6 +1,7 @@
 """A W3C `traceparent` header on every request of HttpUser and FastHttpUser, in every runner
-mode: both sessions send through `_send_request_safe_mode`, which is wrapped here. A
-traceparent the scenario set itself (on the request, or on an HttpUser's session) is kept.
+mode: FastHttpSession's `_send_request_safe_mode` and HttpSession's `prepare_request`, which
+every request goes through, are replaced here (`session_sends`). A traceparent the scenario
+set itself (on the request, or on an HttpUser's session) is kept.
 
 The trace id of a sampled request waits on its greenlet until the request's event takes it
 (`take_sampled_trace`, from the request tap): the event fires on the same greenlet, after the
@@ -14,22 +15,22 @@ from collections.abc import Callable
 from typing import Any
 
 import locust
+import requests
 from gevent import getcurrent
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 
 from service.open_model.gate import DELAY_ATTRIBUTE
 from service.tracing import session_sends
-from service.tracing.trace_ids import TRACEPARENT, TraceIds, sampled_trace_id
+from service.tracing.trace_ids import SAMPLED, TRACEPARENT, TraceIds, sampled_trace_id
 
 TRACE_ATTRIBUTE = "loadgen_trace"
-# Spellings looked up in a request's own headers (a dict: case-sensitive, unlike the wire).
+# Spellings looked up in a FastHttpUser request's headers (a dict: case-sensitive, unlike
+# the wire).
 _SPELLINGS = (TRACEPARENT, "Traceparent", "TraceParent", "TRACEPARENT")
-# Both sessions' send, which every request goes through (None: a Locust without it).
-_ORIGINAL = {
-    HttpSession: getattr(HttpSession, "_send_request_safe_mode", None),
-    FastHttpSession: getattr(FastHttpSession, "_send_request_safe_mode", None),
-}
+# FastHttpSession's send (None: a Locust without it) and HttpSession's request builder.
+_ORIGINAL_FAST_SEND = getattr(FastHttpSession, "_send_request_safe_mode", None)
+_ORIGINAL_PREPARE = HttpSession.prepare_request
 
 
 class _InFlight:
@@ -51,6 +52,11 @@ def _hold(trace: str) -> None:
     if getattr(current, TRACE_ATTRIBUTE, None) is None:
         in_flight.count += 1
     setattr(current, TRACE_ATTRIBUTE, trace)
+
+
+def _hold_if_sampled(traceparent: str) -> None:
+    if traceparent[-1] == SAMPLED:
+        _hold(traceparent[3:35])
 
 
 def _hold_own(traceparent: str) -> None:
@@ -83,71 +89,25 @@ def exemplar_recorder(store: Any) -> Callable[[Any, Any], None]:
     return record_exemplar
 
 
-def _own_in(headers: Any) -> bool:
-    """Whether a request's `headers` (the scenario's) hold a traceparent it set; its trace id
-    is held when sampled."""
-    if headers is None:
-        return False
-    if isinstance(headers, dict):
-        # Four lookups in one expression: a loop over the spellings costs twice as much.
-        if not (TRACEPARENT in headers or "Traceparent" in headers
-                or "TraceParent" in headers or "TRACEPARENT" in headers):  # fmt: skip
-            return False
-        own = _own_traceparent(headers)
-    else:
-        own = _own_in_session(headers)
-    if own is None:
-        return False
-    _hold_own(own)
-    return True
-
-
-def _own_in_session(headers: Any) -> str | None:
-    """The traceparent in case-insensitive headers (an HttpUser session's), if any."""
-    # requests' CaseInsensitiveDict keeps (key, value) by lower-cased key: one lookup, where
-    # its `in` raises and catches a KeyError for every request without one.
-    store = getattr(headers, "_store", None)
-    if store is not None:
-        return store.get(TRACEPARENT, (None, None))[1]
-    return headers.get(TRACEPARENT) if headers else None
-
-
-def _own_in_session_headers(headers: Any) -> bool:
-    """Whether an HttpUser session's headers hold a traceparent the scenario set (held when
-    sampled)."""
-    own = _own_in_session(headers)
-    if own is None:
-        return False
-    _hold_own(own)
-    return True
-
-
 def _fast_own(headers: dict) -> None:
     _hold_own(_own_traceparent(headers) or "")
 
 
 def install(ids: TraceIds) -> None:
     """From now on every request of both sessions carries a traceparent (a ValueError, for a
-    start-up error, when this Locust's sessions do not send where they are wrapped)."""
-    if None in _ORIGINAL.values():
+    start-up error, when this Locust or requests does not build requests where they are
+    wrapped)."""
+    if _ORIGINAL_FAST_SEND is None or not session_sends.prepares_case_insensitive_headers():
         raise ValueError(
-            f"Locust {locust.__version__} has no _send_request_safe_mode on its sessions: "
-            "trace context cannot be added to its requests; use --trace-context off or a "
-            "Locust version this release supports (pyproject.toml)"
+            f"Locust {locust.__version__} and its requests do not build requests where trace "
+            "context is added: use --no-trace-context or the versions this release pins "
+            "(pyproject.toml)"
         )
-    next_traceparent = ids.source(_hold)
-    send_requests = _ORIGINAL[HttpSession]
-    send_fast = _ORIGINAL[FastHttpSession]
+    next_traceparent = ids.source()
+    send_fast = _ORIGINAL_FAST_SEND
 
-    # Locust's own sends copied with the header added where they are the bodies copied
-    # (`session_sends`); otherwise a wrapper around them.
-    def send_with_traceparent(session: Any, method: Any, url: Any, **kwargs: Any) -> Any:
-        headers = kwargs.get("headers")
-        if not _own_in(headers) and not _own_in_session_headers(session.headers):
-            # A copy: the scenario's own dict may be reused for other requests.
-            kwargs["headers"] = dict(headers or (), traceparent=next_traceparent())
-        return send_requests(session, method, url, **kwargs)
-
+    # Locust's own send copied with the header added where it is the body copied
+    # (`session_sends`); otherwise a wrapper around it.
     def fast_send_with_traceparent(
         session: Any, method: Any, url: Any, payload: Any = None, headers: Any = None, **kwargs: Any
     ) -> Any:
@@ -155,21 +115,22 @@ def install(ids: TraceIds) -> None:
         if headers is None:
             headers = {}
         if TRACEPARENT not in headers and "Traceparent" not in headers:
-            headers[TRACEPARENT] = next_traceparent()
+            headers[TRACEPARENT] = header = next_traceparent()
+            _hold_if_sampled(header)
         else:
             _fast_own(headers)
         return send_fast(session, method, url, payload=payload, headers=headers, **kwargs)
 
-    if session_sends.copies_locusts(send_requests, session_sends.REQUESTS_SEND_NAMES):
-        send_with_traceparent = session_sends.requests_send(
-            next_traceparent, _own_in, _own_in_session_headers
-        )
     if session_sends.copies_locusts(send_fast, session_sends.FAST_SEND_NAMES):
-        fast_send_with_traceparent = session_sends.fast_send(next_traceparent, _fast_own)
-    HttpSession._send_request_safe_mode = send_with_traceparent  # type: ignore[method-assign]
+        fast_send_with_traceparent = session_sends.fast_send(next_traceparent, _hold, _fast_own)
     FastHttpSession._send_request_safe_mode = fast_send_with_traceparent  # type: ignore[method-assign]
+    copied = session_sends.copies_locusts(_ORIGINAL_PREPARE, session_sends.PREPARE_NAMES)
+    HttpSession.prepare_request = session_sends.requests_prepare(  # type: ignore[method-assign]
+        requests.Session.prepare_request if copied else _ORIGINAL_PREPARE,
+        copied, next_traceparent, _hold, _hold_own,
+    )  # fmt: skip
 
 
 def uninstall() -> None:
-    for session, send in _ORIGINAL.items():
-        session._send_request_safe_mode = send  # type: ignore[method-assign]
+    FastHttpSession._send_request_safe_mode = _ORIGINAL_FAST_SEND  # type: ignore[method-assign]
+    HttpSession.prepare_request = _ORIGINAL_PREPARE  # type: ignore[method-assign]

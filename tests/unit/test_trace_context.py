@@ -173,13 +173,13 @@ class _RefusingClient:
 def test_the_re_implemented_fast_send_fails_as_locusts_does_and_adds_the_header():
     client = _RefusingClient()
     session = type("Session", (), {"client": client})()
-    original = propagation._ORIGINAL[FastHttpSession]
+    original = propagation._ORIGINAL_FAST_SEND
     assert session_sends.copies_locusts(original, session_sends.FAST_SEND_NAMES)
-    send = session_sends.fast_send(
-        lambda: "00-" + "1" * 32 + "-" + "2" * 16 + "-00", lambda h: None
-    )
+    held = []
+    send = session_sends.fast_send(TraceIds(1.0).source(), held.append, lambda h: None)
     ours = send(session, "GET", "http://127.0.0.1:9/x", payload=None, headers={})
     assert TRACEPARENT_FORMAT.match(client.sent["traceparent"])
+    assert held == [client.sent["traceparent"][3:35]]  # sampled: its trace id waits
     theirs = original(session, "GET", "http://127.0.0.1:9/x", payload=None, headers={})
     assert type(ours) is type(theirs) is fasthttp.ErrorResponse
     assert repr(ours.error) == repr(theirs.error)
@@ -189,7 +189,7 @@ def test_a_locust_whose_send_differs_gets_the_wrapper(monkeypatch):
     def other_send(session, method, url, **kwargs):  # not Locust's body: other names
         return ("sent", kwargs["headers"])
 
-    monkeypatch.setitem(propagation._ORIGINAL, FastHttpSession, other_send)
+    monkeypatch.setattr(propagation, "_ORIGINAL_FAST_SEND", other_send)
     propagation.install(TraceIds(0.0))
     try:
         sent = FastHttpSession._send_request_safe_mode(None, "GET", "/", payload=None, headers={})
@@ -197,41 +197,74 @@ def test_a_locust_whose_send_differs_gets_the_wrapper(monkeypatch):
         monkeypatch.undo()
         propagation.uninstall()
     assert sent[0] == "sent" and TRACEPARENT_FORMAT.match(sent[1]["traceparent"])
-    assert FastHttpSession._send_request_safe_mode is propagation._ORIGINAL[FastHttpSession]
+    assert FastHttpSession._send_request_safe_mode is propagation._ORIGINAL_FAST_SEND
 
 
-def test_the_re_implemented_requests_send_keeps_the_scenarios_headers_and_its_own_trace(
-    monkeypatch,
-):
-    sent = []
-    monkeypatch.setattr(
-        requests.Session, "request", lambda session, method, url, **kw: sent.append(kw)
-    )
-    original = propagation._ORIGINAL[HttpSession]
-    assert session_sends.copies_locusts(original, session_sends.REQUESTS_SEND_NAMES)
+def _answered(prepared: list):
+    """requests' Session.send with the network replaced: it keeps the request as requests
+    built it and answers 200 at once."""
+
+    def send(session, request, **kwargs):
+        prepared.append(request)
+        response = requests.Response()
+        response.status_code, response._content, response.request = 200, b"", request
+        return response
+
+    return send
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0])
+def test_an_httpuser_request_gets_the_header_where_requests_builds_it(monkeypatch, ratio):
+    prepared = []
+    monkeypatch.setattr(requests.Session, "send", _answered(prepared))
+    propagation.install(TraceIds(ratio))
+    try:
+        session = HttpSession("http://127.0.0.1:9", EventHook(), None)
+        send = session.request  # Locust's, unchanged
+        scenarios = {"X-API-Key": "k"}
+        send("GET", "/a", headers=scenarios)
+        generated = propagation.take_sampled_trace()
+        send("GET", "/b")
+        propagation.take_sampled_trace()
+        own = f"00-{OWN}-00f067aa0ba902b7-01"
+        send("GET", "/c", headers={"TraceParent": own})
+        held = propagation.take_sampled_trace()
+        send("GET", "/d", headers=CaseInsensitiveDict({"TRACEPARENT": own}))
+        session.headers["Traceparent"] = own
+        send("GET", "/e", headers=scenarios)
+    finally:
+        propagation.uninstall()
+    headers = [request.headers for request in prepared]
+    # The scenario's dict, reused by its next request, is left as it was.
+    assert scenarios == {"X-API-Key": "k"} and headers[0]["X-API-Key"] == "k"
+    assert TRACEPARENT_FORMAT.match(headers[0]["traceparent"])
+    assert TRACEPARENT_FORMAT.match(headers[1]["traceparent"])
+    assert headers[0]["traceparent"] != headers[1]["traceparent"]
+    assert generated == (headers[0]["traceparent"][3:35] if ratio else None)
+    # Its own traceparent, in any spelling, on the request or the session, is kept as it is
+    # (and held, when sampled); requests sends one header of that name.
+    for request in headers[2:]:
+        assert request["traceparent"] == own
+        assert sum(name.lower() == "traceparent" for name in request) == 1
+    assert held == OWN
+    assert HttpSession.prepare_request is propagation._ORIGINAL_PREPARE  # uninstalled
+
+
+def test_a_locust_whose_prepare_request_differs_gets_it_wrapped(monkeypatch):
+    def other_prepare(session, request):  # not Locust's body: other names
+        prepared = requests.Session.prepare_request(session, request)
+        prepared.headers["X-Other"] = "kept"
+        return prepared
+
+    assert not session_sends.copies_locusts(other_prepare, session_sends.PREPARE_NAMES)
+    monkeypatch.setattr(propagation, "_ORIGINAL_PREPARE", other_prepare)
     propagation.install(TraceIds(0.0))
     try:
         session = HttpSession("http://127.0.0.1:9", EventHook(), None)
-        send = HttpSession._send_request_safe_mode
-        scenarios = {"X-API-Key": "k"}
-        send(session, "GET", "/a", headers=scenarios)
-        send(session, "GET", "/b")
-        own = f"00-{OWN}-00f067aa0ba902b7-01"
-        send(session, "GET", "/c", headers={"TraceParent": own})
-        send(session, "GET", "/d", headers=CaseInsensitiveDict({"TRACEPARENT": own}))
-        held = propagation.take_sampled_trace()
-        session.headers["Traceparent"] = own
-        send(session, "GET", "/e", headers=scenarios)
+        prepared = session.prepare_request(requests.Request("GET", "http://127.0.0.1:9/a"))
     finally:
+        monkeypatch.undo()
         propagation.uninstall()
-    # A copy with the header added: the scenario's dict, reused by its next request, is not.
-    assert scenarios == {"X-API-Key": "k"} and sent[0]["headers"] is not scenarios
-    assert sent[0]["headers"]["X-API-Key"] == "k"
-    assert TRACEPARENT_FORMAT.match(sent[0]["headers"]["traceparent"])
-    assert TRACEPARENT_FORMAT.match(sent[1]["headers"]["traceparent"])
-    # Its own traceparent, in any spelling, on the request or the session, is kept as it is.
-    assert sent[2]["headers"] == {"TraceParent": own} and dict(sent[3]["headers"]) == {
-        "TRACEPARENT": own
-    }
-    assert held == OWN
-    assert sent[4]["headers"] is scenarios
+    assert HttpSession.prepare_request is propagation._ORIGINAL_PREPARE
+    assert prepared.headers["X-Other"] == "kept"
+    assert TRACEPARENT_FORMAT.match(prepared.headers["traceparent"])
