@@ -3,15 +3,19 @@
 - the highest arrival rate one process sustains with < 1 % late (or dropped) arrivals, against
   the requests/s the same process makes closed with no waits at all (its ceiling);
 - the schedule's jitter (actual - intended start) p50 / p99 at a moderate rate;
-- CPU per request, open vs closed at the same request rate (closed users paced by
-  `constant_throughput`): the cost of the gate, the schedule and the corrected histogram, and
-  of waking once per evenly spaced arrival where closed users fall into bursts; and again with
-  `--arrival-batch` (`--batch`, 50 ms), which sends the arrivals due within it together; and
-  against closed users whose phases are spread (spawned one per request interval), whose
-  requests are as evenly spaced as open's: the open model's own cost, the wakes alike.
+- CPU per request, open vs closed at the same request rate and the same wake pattern: open
+  (evenly spaced arrivals) against closed users held evenly spaced (`arrival_spread_users`),
+  and open with `--arrival-batch` against closed users in the bursts Locust's pacing falls
+  into. That is the open model's own cost: the gate, the schedule, the accounts and the
+  corrected histogram. Then open (evenly spaced) against closed users in their bursts: the
+  price, on this machine, of waking once per arrival instead of once per burst.
 
-The generator runs pinned to CPU 1, a target faster than it (`fast_target`) on CPU 0. Each
-figure is read from the generator's own /metrics over a window after its users are spawned.
+The generators run pinned to CPU 1, a target faster than them (`fast_target`) on CPU 0. Each
+figure is read from the generator's own /metrics (and its wakes from /proc) over windows after
+its users are spawned. A comparison runs both generators on CPU 1 at the same time, so that
+this VM's slow minutes fall on both alike (one at a time, a run's CPU per request varied by
++-25 % from the next), in both start orders (the first to wake an idle core pays more for
+it), and reports the geometric mean of the windows' ratios.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.markdown import print_table
@@ -33,6 +42,7 @@ from bench.markdown import print_table
 HERE = Path(__file__).resolve().parent
 PACED = HERE / "arrival_users.py"  # 10 requests/s per user when closed
 SATURATING = HERE / "overhead_users.py"  # no waits
+SPREAD = HERE / "arrival_spread_users.py"  # 10 requests/s per user, evenly spaced phases
 
 
 def free_port() -> int:
@@ -66,49 +76,138 @@ def scrape(port: int) -> dict[str, float]:
     return found
 
 
-def run(
+def generator_args(
     target: int,
     users_file: Path,
     users: int,
-    window_s: float,
+    seconds: float,
+    metrics_port: int,
     rate: float = 0.0,
-    *extra: str,
+    extra: tuple[str, ...] = (),
     spawn_rate: float = 0.0,
-) -> dict:
-    """One run; the change of its totals over `window_s` after the users spawned (at
-    `spawn_rate`, default all within a second)."""
-    metrics_port = free_port()
+) -> list[str]:
     args = [sys.executable, "-m", "service", "run", "--scenario", str(users_file),
             "--host", f"http://127.0.0.1:{target}", "-u", str(users),
             "-r", f"{spawn_rate or users:g}",
-            "-t", f"{window_s + 12:.0f}s", "--metrics-port", str(metrics_port),
+            "-t", f"{seconds:.0f}s", "--metrics-port", str(metrics_port),
             "--max-users", "10000", "--max-spawn-rate", "10000"]  # fmt: skip
     if rate:
         args += ["--arrival-rate", str(rate), "--max-arrival-rate", str(max(rate, 5000)), *extra]
+    return args
+
+
+@dataclass
+class Generator:
+    port: int
+    process: subprocess.Popen
+
+    def read(self) -> dict[str, float]:
+        """Its totals now, and the voluntary context switches (wakes) of its Locust."""
+        found = scrape(self.port)
+        found["wakes"] = sum(
+            child.num_ctx_switches().voluntary
+            for child in psutil.Process(self.process.pid).children(recursive=True)
+        )
+        return found
+
+
+@contextmanager
+def generators(*runs: dict, seconds: float) -> Iterator[list[Generator]]:
+    """Generator processes (each `generator_args`' keywords), all pinned to CPU 1 and started
+    together; yields them once each answers and has warmed up."""
+    ports = [free_port() for _ in runs]
     with tempfile.TemporaryDirectory() as tmp:
-        process = subprocess.Popen(
-            args, cwd=tmp, preexec_fn=pinned(1), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        started = [
+            Generator(port, subprocess.Popen(
+                generator_args(**each, seconds=seconds + 15, metrics_port=port), cwd=tmp,
+                preexec_fn=pinned(1), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+            for each, port in zip(runs, ports, strict=True)
+        ]  # fmt: skip
         try:
             deadline = time.monotonic() + 30
-            while True:
-                try:
-                    scrape(metrics_port)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("bench arrival: the generator did not start") from None
-                    time.sleep(0.2)
+            for port in ports:
+                while True:
+                    try:
+                        scrape(port)
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise SystemExit("bench arrival: a generator did not start") from None
+                        time.sleep(0.2)
             time.sleep(5)  # spawned, warmed up
-            before, began = scrape(metrics_port), time.monotonic()
-            time.sleep(window_s)
-            after, ended = scrape(metrics_port), time.monotonic()
+            yield started
         finally:
-            process.wait(timeout=60)
-    delta = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
-    delta["seconds"] = ended - began
-    return delta
+            for each in started:
+                each.process.wait(timeout=60)
+
+
+def windows(running: list[Generator], window_s: float, count: int = 1) -> list[list[dict]]:
+    """The change of each generator's totals over `count` consecutive windows, read at the
+    same moments: [window][generator]."""
+    found = []
+    before, began = [each.read() for each in running], time.monotonic()
+    for _ in range(count):
+        time.sleep(window_s)
+        after, ended = [each.read() for each in running], time.monotonic()
+        deltas = []
+        for first, last in zip(before, after, strict=True):
+            delta = {key: last.get(key, 0.0) - first.get(key, 0.0) for key in last}
+            delta["seconds"] = ended - began
+            deltas.append(delta)
+        found.append(deltas)
+        before, began = after, ended
+    return found
+
+
+def run(target: int, users_file: Path, users: int, window_s: float, rate: float = 0.0,
+        *extra: str) -> dict:  # fmt: skip
+    """One generator alone; the change of its totals over `window_s` after its users
+    spawned."""
+    alone = dict(target=target, users_file=users_file, users=users, rate=rate, extra=extra)
+    with generators(alone, seconds=window_s) as running:
+        return windows(running, window_s)[0][0]
+
+
+@dataclass
+class Comparison:
+    """Open against closed, side by side: per window, each one's CPU per request (µs), wakes
+    per request and requests/s."""
+
+    windows: list[tuple[dict, dict]]
+
+    @staticmethod
+    def cpu(delta: dict) -> float:
+        return delta["cpu"] / delta["requests"] * 1e6
+
+    def ratios(self) -> list[float]:
+        return [self.cpu(opened) / self.cpu(closed) for opened, closed in self.windows]
+
+    def ratio(self) -> float:
+        return statistics.geometric_mean(self.ratios())
+
+    def mean(self, side: int, figure: Callable[[dict], float]) -> float:
+        return statistics.fmean(figure(pair[side]) for pair in self.windows)
+
+    def summary(self) -> str:
+        ratios = self.ratios()
+        cpu = [self.mean(side, self.cpu) for side in (0, 1)]
+        wakes = [self.mean(side, lambda d: d["wakes"] / d["requests"]) for side in (0, 1)]
+        return (f"{cpu[0]:.0f} µs / {cpu[1]:.0f} µs: **{self.ratio() - 1:+.1%}** (windows "
+                f"{min(ratios) - 1:+.0%} to {max(ratios) - 1:+.0%}); wakes per request "
+                f"{wakes[0]:.2f} / {wakes[1]:.2f}")  # fmt: skip
+
+
+def side_by_side(open_run: dict, closed_run: dict, window_s: float, count: int) -> Comparison:
+    """Open and closed generators on the same core at the same time, `count` windows in each
+    start order."""
+    found = []
+    for first_open in (True, False):
+        runs = (open_run, closed_run) if first_open else (closed_run, open_run)
+        with generators(*runs, seconds=window_s * count) as running:
+            for deltas in windows(running, window_s, count):
+                found.append(tuple(deltas) if first_open else tuple(reversed(deltas)))
+    return Comparison(found)
 
 
 def quantile(delta: dict, q: float) -> float:
@@ -134,9 +233,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pool", type=int, default=200, help="users carrying the arrivals")
     parser.add_argument("--start-rate", type=float, default=250.0)
     parser.add_argument("--same-rate", type=float, default=500.0,
-                        help="the rate of the open vs closed CPU comparison")  # fmt: skip
-    parser.add_argument("--batch", type=float, default=0.05,
-                        help="the --arrival-batch of the batched open run")  # fmt: skip
+                        help="the rate of the open vs closed CPU comparisons")  # fmt: skip
+    parser.add_argument("--windows", type=int, default=5,
+                        help="windows of 10 s per start order in each comparison")  # fmt: skip
     args = parser.parse_args(argv)
     target = free_port()
     server = subprocess.Popen(
@@ -150,51 +249,54 @@ def main(argv: list[str]) -> None:
         print(f"closed, no waits (the ceiling): {ceiling:.0f} requests/s at "
               f"{closed_max['cpu'] / closed_max['seconds']:.2f} CPU", flush=True)  # fmt: skip
 
-        held, rate, sweep = None, args.start_rate, []
+        held, rate = None, args.start_rate
         while True:
             measured = run(target, PACED, args.pool, args.window, rate)
             share = late_share(measured)
             achieved = (measured["on_time"] + measured["late"]) / measured["seconds"]
-            sweep.append((rate, achieved, share, measured["cpu"] / measured["seconds"]))
-            print(f"open {rate:.0f}/s: started {achieved:.0f}/s, late or dropped "
-                  f"{share:.2%}, CPU {sweep[-1][3]:.2f}", flush=True)  # fmt: skip
+            print(f"open {rate:.0f}/s: started {achieved:.0f}/s, late or dropped {share:.2%}, "
+                  f"CPU {measured['cpu'] / measured['seconds']:.2f}", flush=True)  # fmt: skip
             if share >= 0.01 or rate > 2 * ceiling:
                 break
             held, rate = rate, rate * 1.25
 
-        jitter = run(target, PACED, args.pool, args.window, min(200.0, args.start_rate))
-        same = args.same_rate
-        open_run = run(target, PACED, args.pool, args.window, same)
-        batched_run = run(target, PACED, args.pool, args.window, same, "--arrival-batch",
-                          str(args.batch))  # fmt: skip
-        closed_run = run(target, PACED, round(same / 10), args.window)
-        # Spawned one per 1/rate s, paced users keep their phases: evenly spaced requests, one
-        # wake of the process each, as an open schedule's (the bursts above share wakes).
-        spread_run = run(target, PACED, round(same / 10), args.window, spawn_rate=same)
-        cpu_open = open_run["cpu"] / open_run["requests"] * 1e6
-        cpu_spread = spread_run["cpu"] / spread_run["requests"] * 1e6
-        cpu_batched = batched_run["cpu"] / batched_run["requests"] * 1e6
-        cpu_closed = closed_run["cpu"] / closed_run["requests"] * 1e6
+        jitter_rate = min(200.0, args.start_rate)
+        jitter = run(target, PACED, args.pool, args.window, jitter_rate)
+
+        same, users = args.same_rate, round(args.same_rate / 10)  # closed: 10/s per user
+        evenly = dict(target=target, users_file=PACED, users=args.pool, rate=same)
+        batched = dict(target=target, users_file=PACED, users=users, rate=same,
+                       extra=("--arrival-batch", "0.1"))  # fmt: skip
+        closed_spread = dict(target=target, users_file=SPREAD, users=users)
+        closed_bursts = dict(target=target, users_file=PACED, users=users)
+        comparisons = {}
+        for name, opened, closed in (
+            ("spread", evenly, closed_spread),
+            ("bursts", batched, closed_bursts),
+            ("schedule", evenly, closed_bursts),
+        ):
+            comparisons[name] = side_by_side(opened, closed, 10.0, args.windows)
+            print(f"{name}: {comparisons[name].summary()}", flush=True)
     finally:
         server.terminate()
         server.wait()
 
-    jitter_rate = min(200.0, args.start_rate)
     p50, p99 = quantile(jitter, 0.5) * 1000, quantile(jitter, 0.99) * 1000
-    paced_rate = closed_run["requests"] / closed_run["seconds"]
     highest = f"{held:.0f}/s ({held / ceiling:.0%} of the ceiling)" if held else "below the start"
+    model = statistics.geometric_mean(
+        [*comparisons["spread"].ratios(), *comparisons["bursts"].ratios()]
+    )
     rows = [
         ("closed, no waits: requests/s on one core (the ceiling)", f"{ceiling:.0f}"),
         (f"open: highest arrival rate with < 1 % late, pool {args.pool}", highest),
         (f"schedule jitter at {jitter_rate:.0f}/s: p50 / p99", f"{p50:.2f} ms / {p99:.2f} ms"),
-        (f"CPU per request at {same:.0f}/s: open / closed (paced, {paced_rate:.0f}/s)",
-         f"{cpu_open:.0f} µs / {cpu_closed:.0f} µs ({cpu_open / cpu_closed - 1:+.1%})"),
-        (f"the same, open with --arrival-batch {args.batch:g} (up to {args.batch * 1000:g} ms "
-         "early)", f"{cpu_batched:.0f} µs / {cpu_closed:.0f} µs "
-         f"({cpu_batched / cpu_closed - 1:+.1%})"),
-        (f"open / closed with its users' phases spread (spawned at {same:.0f}/s: evenly "
-         "spaced requests, as open's)", f"{cpu_open:.0f} µs / {cpu_spread:.0f} µs "
-         f"({cpu_open / cpu_spread - 1:+.1%})"),
+        (f"CPU per request at {same:.0f}/s, open / closed, both evenly spaced (closed users "
+         "held on their own phases)", comparisons["spread"].summary()),
+        (f"the same, both in bursts of {users} every 100 ms (open with --arrival-batch 0.1, "
+         "closed paced by constant_throughput)", comparisons["bursts"].summary()),
+        ("the open model's own cost (both rows' windows)", f"**{model - 1:+.1%}**"),
+        ("open evenly spaced / closed in its bursts: the price of one wake per arrival here",
+         comparisons["schedule"].summary()),
     ]  # fmt: skip
     print()
     print_table(("figure", "value"), rows)
