@@ -11,6 +11,12 @@ import uvicorn
 from sandbox.app import create_app
 from sandbox.config import ConfigError, SandboxConfig
 
+# Idle keep-alive connections are kept this long. uvicorn's default, 5 s, falls inside the
+# seed's think times (1-5 s, 2-8 s, 5-15 s): a server closing an idle connection just as its
+# user reuses it is a connection error Locust counts against the run. The load balancers in
+# front of real APIs keep them a minute or more.
+KEEP_ALIVE_S = 75
+
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind before serving so a taken port is one clear error, not a server traceback."""
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
             create_app(config, access_log=args.access_log),
             log_level=args.log_level,
             access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
             timeout_graceful_shutdown=5,
         )
     )
