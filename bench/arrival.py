@@ -84,11 +84,10 @@ def generator_args(
     metrics_port: int,
     rate: float = 0.0,
     extra: tuple[str, ...] = (),
-    spawn_rate: float = 0.0,
 ) -> list[str]:
     args = [sys.executable, "-m", "service", "run", "--scenario", str(users_file),
             "--host", f"http://127.0.0.1:{target}", "-u", str(users),
-            "-r", f"{spawn_rate or users:g}",
+            "-r", str(users),
             "-t", f"{seconds:.0f}s", "--metrics-port", str(metrics_port),
             "--max-users", "10000", "--max-spawn-rate", "10000"]  # fmt: skip
     if rate:
@@ -171,8 +170,8 @@ def run(target: int, users_file: Path, users: int, window_s: float, rate: float 
 
 @dataclass
 class Comparison:
-    """Open against closed, side by side: per window, each one's CPU per request (µs), wakes
-    per request and requests/s."""
+    """Open against closed, side by side: per window, each one's totals (open first), from
+    which its CPU per request (µs) and wakes per request."""
 
     windows: list[tuple[dict, dict]]
 

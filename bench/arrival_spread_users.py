@@ -1,6 +1,6 @@
 """The arrival benchmark's closed user held evenly spaced: 10 requests/s each, every user on
-its own phase of the 100 ms period (user k sends at k/50 of it), so that 50 of them send one
-request every 2 ms, as an open schedule at 500/s does. Locust's own pacing lets closed users
+its own phase of the 100 ms period (user k of n sends at k/n of it), so that 50 of them send
+one request every 2 ms, as an open schedule at 500/s does. Locust's own pacing lets closed users
 fall into step and send in bursts (fewer wakes of the process); these keep their phases."""
 
 import itertools
@@ -10,13 +10,13 @@ import time
 from locust import FastHttpUser, task
 
 PERIOD_S = 0.1
-PHASES = 50
 _next_phase = itertools.count()
 
 
 class EvenlySpacedUser(FastHttpUser):
     def on_start(self):
-        self.phase = next(_next_phase) % PHASES * PERIOD_S / PHASES
+        users = max(self.environment.runner.target_user_count, 1)
+        self.phase = next(_next_phase) % users * PERIOD_S / users
 
     def wait_time(self):
         # Until this user's next phase on the shared clock, wherever the last request ended.
