@@ -56,8 +56,9 @@ def test_server_side_time_holds_the_service_time_but_not_the_queue(start_sandbox
     )
     # Three services of 200 ms. A waiting request's service runs on its slot's clock, from
     # when the slot came free, while its own timing starts when the loop hands it the slot
-    # (a fraction of a millisecond later): the sum may fall just short of 0.6.
-    assert 0.59 <= server < 0.75
+    # (a fraction of a millisecond later, a few on a loaded machine: 11 ms short over two
+    # hand-offs was seen once). The sum may fall short of 0.6, never near the queue's 1.2.
+    assert 0.54 <= server < 0.75
     assert client >= 1.15  # 0.2 + 0.4 + 0.6: the waits are the client's only
     other = timed(f"{sandbox.url}/api/auth/login")[1]  # another prefix: no pool, no wait
     assert other < 0.2
