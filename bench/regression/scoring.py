@@ -24,6 +24,8 @@ ERROR_Z = 5.0
 # hour-to-hour noise's variance.
 BASELINE_VARIANCE = 0.11
 PERSISTENCE_S = 15 * 60  # three back-to-back 5-minute windows
+# One request's log-latency spread the limits assume (the history's endpoints: 0.4 to 0.6).
+REQUEST_LOG_SPREAD = 0.5
 # The goals (issue: detection within these, where the noise allows).
 GOALS_S = {
     ("p95 +20%", 10.0): 15 * 60, ("p95 +20%", 50.0): 15 * 60, ("p95 +20%", 1.0): 2 * 3600,
@@ -73,16 +75,16 @@ def _poisson_z(seen: float, expected: float) -> float:
 
 def _share_above(share: float, shift: float, tail_only: bool) -> float:
     """The share of requests above the baseline's quantile (`share` above it before) once
-    latency has shifted by `shift` (log): every request (a log-normal latency of spread 0.5),
+    latency has shifted by `shift` (log): every request (a log-normal latency),
     or only the tail (history's tail-only condition: the quantiles from the 95th stretched, up
     to `shift` at the 99th)."""
     bound = _normal_quantile(share)
     if not tail_only:
-        return _normal_tail(bound - shift / 0.5)
+        return _normal_tail(bound - shift / REQUEST_LOG_SPREAD)
     low, high = 0.95, 0.99  # the u whose stretched z reaches the old bound
     for _ in range(60):
         u = (low + high) / 2
-        z = _normal_quantile(1 - u) + (u - 0.95) / 0.04 * shift / 0.5
+        z = _normal_quantile(1 - u) + (u - 0.95) / 0.04 * shift / REQUEST_LOG_SPREAD
         low, high = (u, high) if z < bound else (low, u)
     return 1 - (low + high) / 2
 
@@ -97,9 +99,9 @@ def wander(noise: float, plan: Plan) -> float:
 def _sampling_sigma(share: float, requests: float) -> float:
     """How far a log shift read from `requests` requests strays by chance alone: the share
     above the baseline's quantile is binomial, and a shift moves it by the log-latency
-    density there (a log-normal latency of spread 0.5)."""
+    density there."""
     bound = _normal_quantile(share)
-    density = math.exp(-bound * bound / 2) / math.sqrt(2 * math.pi) / 0.5
+    density = math.exp(-bound * bound / 2) / math.sqrt(2 * math.pi) / REQUEST_LOG_SPREAD
     return math.sqrt(share * (1 - share) / requests) / density
 
 
