@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import gevent
 import structlog
 
 from service.operation.periodic import every
@@ -25,9 +26,11 @@ class MasterLink:
         self.environment = environment
         self.timeout_s = timeout_s
         self.gave_up = False
+        self._last_heard: float | None = None
 
     def attach(self) -> None:
         every(CHECK_INTERVAL_S, self.check)
+        self.environment.events.heartbeat_received.add_listener(self._on_heartbeat)
         self.environment.events.quitting.add_listener(self._on_quitting)
 
     def silent_for(self) -> float:
@@ -37,7 +40,22 @@ class MasterLink:
 
     def check(self) -> None:
         silent_s = self.silent_for()
-        if self.gave_up or silent_s <= self.timeout_s:
+        if silent_s > self.timeout_s:
+            self._give_up(silent_s)
+
+    def _on_heartbeat(self, timestamp: float | None = None, **_kwargs: Any) -> None:
+        # A worker frozen past its timeout (SIGSTOP, a paused VM) hears the master again as it
+        # wakes: the reply to its first heartbeat can arrive before the periodic check runs.
+        # The gap between two answers is the silence, whichever of the two noticed it first;
+        # the master has given this worker's users to others by then.
+        heard = timestamp or time.time()
+        if self._last_heard is not None and heard - self._last_heard > self.timeout_s:
+            # Not from here: this runs in the greenlet that receives messages, which quit kills.
+            gevent.spawn(self._give_up, heard - self._last_heard)
+        self._last_heard = heard
+
+    def _give_up(self, silent_s: float) -> None:
+        if self.gave_up:
             return
         self.gave_up = True
         logger.error("master_lost", silent_s=round(silent_s, 1), timeout_s=self.timeout_s)

@@ -19,6 +19,7 @@ from tests.support.processes import (
     ROOT,
     free_port,
     locust_totals,
+    metrics_answer,
     requests_by_endpoint,
     run_locust_to_end,
     sample_values,
@@ -248,25 +249,76 @@ def test_a_killed_workers_users_go_to_the_others_within_seconds(sandbox, tmp_pat
 
 
 def test_a_worker_stopped_past_its_master_timeout_gives_up_non_zero(sandbox, tmp_path):
-    bind_port = free_port()
+    bind_port, metrics_port = free_port(), free_port()
     master = start_locust(
         LOCUSTFILE, "--master", "--expect-workers", "1", "--headless", "-u", "1", "-r", "1",
-        "-t", "60s", "--master-bind-port", str(bind_port), "--metrics-port", str(free_port()),
+        "-t", "60s", "--master-bind-port", str(bind_port), "--metrics-port", str(metrics_port),
         "--host", sandbox.url, "HighVolumeUser", cwd=tmp_path,
     )  # fmt: skip
     worker = start_locust(
         LOCUSTFILE, "--worker", "--master-port", str(bind_port),
         "--master-heartbeat-timeout", "3", cwd=tmp_path,
     )  # fmt: skip
+
+    def workers(state: str) -> float:
+        try:
+            text = scrape(metrics_port).text
+        except requests.RequestException:
+            return 0
+        return sample_values(text, "loadgen_workers").get(frozenset({("state", state)}), 0)
+
     try:
-        time.sleep(6)
+        # Running: the master has its heartbeats and has answered them (on a busy machine
+        # the worker can take seconds to start: stopped before that, it has no master to lose).
+        wait_until(lambda: workers("running") == 1, 60, "the worker to run")
         worker.send_signal(signal.SIGSTOP)
-        time.sleep(6)
+        stopped_at = time.monotonic()
+        wait_until(lambda: workers("missing") == 1, 30, "the master to miss the worker")
+        time.sleep(max(0.0, stopped_at + 6 - time.monotonic()))  # twice its 3 s timeout
         worker.send_signal(signal.SIGCONT)
-        assert worker.wait(timeout=20) == 1
+        assert worker.wait(timeout=30) == 1
     finally:
         for process in (master, worker):
             stop_process(process)
+
+
+def test_a_worker_terminated_while_it_starts_leaves_with_a_goodbye(sandbox, tmp_path):
+    # Locust registers a worker with its master before its init listeners run and before it
+    # installs its SIGTERM handler. A SIGTERM in between (a scale-down right after a
+    # scale-up) is held until Locust takes it: the worker says goodbye and exits 0, and the
+    # master lowers the workers it expects instead of missing one.
+    slow_start = TEST_LOCUSTFILES / "slow_start.py"
+    bind_port, metrics_port = free_port(), free_port()
+    master = start_locust(
+        slow_start, "--master", "--expect-workers", "1", "--headless", "-u", "1", "-r", "1",
+        "-t", "60s", "--master-bind-port", str(bind_port), "--metrics-port", str(metrics_port),
+        "--host", sandbox.url, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: metrics_answer(metrics_port), 60, "the master's metrics endpoint")
+        worker = start_locust(slow_start, "--worker", "--master-port", str(bind_port), cwd=tmp_path)
+
+        def registered() -> float:
+            states = sample_values(scrape(metrics_port).text, "loadgen_workers")
+            return sum(v for labels, v in states.items() if dict(labels)["state"] != "missing")
+
+        wait_until(lambda: registered() == 1, 60, "the worker to register")
+        terminated_at = time.time()
+        worker.send_signal(signal.SIGTERM)
+        _, worker_log = worker.communicate(timeout=60)
+        assert worker.returncode == 0, worker_log[-2000:]
+        done = next(line for line in json_lines(worker_log) if line["event"] == "slow_start_done")
+        assert terminated_at < done["at"], "the signal came after the worker's init: retry"
+        wait_until(
+            lambda: (
+                sum(sample_values(scrape(metrics_port).text, "loadgen_workers_expected").values())
+                == 0
+            ),
+            30,
+            "the master to expect one worker fewer",
+        )
+    finally:
+        stop_process(master)
 
 
 # -- 5. floods ----------------------------------------------------------------------------
