@@ -16,6 +16,7 @@ from service.auth import BearerAuth
 from service.logs import hub_errors
 from service.logs.pipeline import configure_logging
 from service.metrics.custom_values import CustomValues
+from service.operation import early_sigterm
 from service.operation.lifecycle import on_init
 from service.settings.credentials import Credentials
 from service.settings.preflight import install as install_preflight
@@ -31,6 +32,9 @@ exporter_started = EventHook()
 configure_logging(secret_values=credentials.secret_values())
 hub_errors.install()  # a failed greenlet's traceback is a JSON line too
 events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
+# Locust's parser is built before its runner registers with a master: from here until Locust's
+# own handler is installed, a SIGTERM is held instead of killing the process without a goodbye.
+events.init_command_line_parser.add_listener(lambda **_: early_sigterm.hold())
 events.init.add_listener(
     partial(
         on_init,

@@ -22,7 +22,7 @@ from service.metrics.custom_values import CustomValues
 from service.metrics.exporter import Exporter
 from service.metrics.server import PortInUse
 from service.open_model.controller import OpenModel
-from service.operation import final_reports, web_auth, web_form
+from service.operation import early_sigterm, final_reports, web_auth, web_form
 from service.operation.host_guard import HostGuard
 from service.operation.master_link import MasterLink
 from service.operation.periodic import every
@@ -56,6 +56,8 @@ def on_init(
     route_stdlib_logging()  # again, in case a config turned Locust's own log set-up back on
     parsed = environment.parsed_options
     runner = environment.runner
+    if runner is None:
+        early_sigterm.release()
     mode = RunnerMode.of(runner)
     is_worker = mode is RunnerMode.WORKER
     try:

@@ -179,7 +179,6 @@ def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox
     assert events.count("worker_joined") == 2 and events.count("worker_lost") == 1
 
 
-@pytest.mark.serial  # under parallel load a goodbye can still count as a loss (open)
 def test_expected_workers_follow_scaling_but_not_a_lost_worker(sandbox, cluster):
     """kubectl scale (or compose --scale) and LoadgenWorkersMissing agree: joins and goodbyes
     move the expectation, a worker killed without one does not until its replacement runs."""
