@@ -31,10 +31,15 @@ system-deps:
 run: install
 	$(BIN)/securenet-loadgen run $(ARGS)
 
+# When make started: `make test` prints its whole wall time, the install included.
+MAKE_STARTED := $(shell date +%s)
+
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	scripts/run-tests $(PYTEST_ARGS)
+	@scripts/run-tests $(PYTEST_ARGS); status=$$?; \
+	  echo "make test: $$(( $$(date +%s) - $(MAKE_STARTED) )) s of wall time, install included"; \
+	  exit $$status
 
 # The unit tests alone: no processes, no network, under 30 s.
 test-unit: install
