@@ -5,8 +5,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.processes import (
     LOCUSTFILES,
     free_port,
