@@ -8,6 +8,7 @@ CLI, the alert receiver, `compare` and the benchmarks import their modules witho
 """
 
 from functools import partial
+from typing import Any
 
 from locust import events
 from locust.event import EventHook
@@ -31,10 +32,18 @@ exporter_started = EventHook()
 
 configure_logging(secret_values=credentials.secret_values())
 hub_errors.install()  # a failed greenlet's traceback is a JSON line too
-events.init_command_line_parser.add_listener(partial(install_preflight, credentials=credentials))
-# Locust's parser is built before its runner registers with a master: from here until Locust's
-# own handler is installed, a SIGTERM is held instead of killing the process without a goodbye.
-events.init_command_line_parser.add_listener(lambda **_: early_sigterm.hold())
+
+
+def on_command_line_parser(parser: Any, **kwargs: Any) -> None:
+    """Listener of Locust's init_command_line_parser: our settings and their preflight.
+    Locust builds its parser before its runner registers with a master: from here until
+    Locust's own handler is installed, a SIGTERM is held instead of killing the process
+    without a goodbye."""
+    early_sigterm.hold()
+    install_preflight(parser, credentials=credentials, **kwargs)
+
+
+events.init_command_line_parser.add_listener(on_command_line_parser)
 events.init.add_listener(
     partial(
         on_init,
