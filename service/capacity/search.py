@@ -4,8 +4,10 @@ the first that broke, until they are within the precision.
 
 The first narrowing step is aimed, not halved, when the broken step shows the target saturated
 (throughput well under what its load would make at the held rate per unit of load): the knee
-is then near the load that would make that throughput. If that step holds, the next is one precision
-above it, which closes the bracket when the aim was right. Every other step bisects.
+is then near the load that would make that throughput. While aimed steps hold and stay within
+ESTIMATE_SLACK of that estimate, the next is one precision above the last, which closes the
+bracket as soon as one breaks (a saturated target holds little beyond its throughput: halving
+towards the far broken step would spend steps there). Every other step bisects.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 # A broken step's throughput under this share of load x held rate per unit: saturated.
 SATURATED = 0.9
 AIM_BELOW = 0.97  # aim just under the estimated knee, so that the aimed step holds
+ESTIMATE_SLACK = 1.1  # step up by the precision while under this multiple of the estimate
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Search:
         self.held: int | None = None  # the most load that held the SLO
         self.broke: int | None = None  # the least load that broke it
         self.per_unit_rate: float | None = None  # requests/s per unit of load, held step
+        self.estimate: float | None = None  # the knee a saturated broken step points at
         self._aim: AimedStep | None = None
 
     def record(self, load: int, held: bool, rate: float | None = None) -> None:
@@ -49,8 +53,8 @@ class Search:
                 self.per_unit_rate = rate / load if rate else self.per_unit_rate
             if self.broke is not None and self.broke <= load:
                 self.broke = None  # noise: a larger step held after all; look above it again
-            if aimed and not aimed.confirm:
-                above = load + max(1, math.floor(self.precision * load))
+            above = load + max(1, math.floor(self.precision * load))
+            if aimed and (not aimed.confirm or above <= ESTIMATE_SLACK * (self.estimate or 0)):
                 self._aim = AimedStep(above, confirm=True)
             return
         first_break = self.broke is None
@@ -58,7 +62,8 @@ class Search:
         if first_break and rate and self.per_unit_rate and self.held is not None:
             expected = self.per_unit_rate * load
             if rate < SATURATED * expected:
-                self._aim = AimedStep(math.floor(AIM_BELOW * rate / self.per_unit_rate))
+                self.estimate = rate / self.per_unit_rate
+                self._aim = AimedStep(math.floor(AIM_BELOW * self.estimate))
 
     def next_load(self) -> int | None:
         """The next step's load, or None: the knee is found (or the limit reached)."""

@@ -64,7 +64,7 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
                    for _ in range(2)]  # fmt: skip
     try:
         done = capacity(
-            "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
+            "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "40",
             "--model", "closed", "--step-seconds", str(step_s), "--json", str(answer_file),
             "--require-rps", "150",
             "--html", str(report), "--metrics-port", str(free_port()), *distributed,
@@ -114,7 +114,7 @@ def test_the_open_model_finds_the_known_capacity_in_requests_per_second(start_sa
     answer_file, report = tmp_path / "capacity.json", tmp_path / "capacity.html"
     done = capacity(
         "--host", sandbox.url, "--scenario", str(PACED_LOCUSTFILE),
-        "--start-rate", "40", "--step-seconds", "20", "--json", str(answer_file),
+        "--start-rate", "80", "--step-seconds", "20", "--json", str(answer_file),
         "--html", str(report), "--metrics-port", str(free_port()), "--p95", "2", "--p99", "5",
         "--require-rps", "75", cwd=tmp_path,
     )  # fmt: skip

@@ -175,14 +175,28 @@ def test_a_masters_readings_cover_the_time_between_worker_reports():
     assert step.seconds == 4.5 and step.total.rate == pytest.approx(150 / 4.5)
 
 
-def test_search_aims_once_then_bisects():
+def test_search_steps_up_by_the_precision_near_its_aim():
+    # Saturated at 200 requests/s (100 users), yet 105 users still hold the SLO.
     search = Search(start=10, maximum=5000, precision=0.05)
     tried = []
     while (users := search.next_load()) is not None:
         tried.append(users)
         search.record(users, held=users <= 105, rate=2.0 * min(users, 100))
-    assert tried[:8] == [10, 20, 40, 80, 160, 97, 101, 130]  # the aim was short: bisect on
-    assert search.held <= 105 < search.broke
+    # The aim was short: one precision up at a time, not halfway to 160.
+    assert tried == [10, 20, 40, 80, 160, 97, 101, 106]
+    assert search.held == 101 and search.broke == 106
+
+
+def test_search_bisects_once_past_its_estimate():
+    # The saturated step said 100 users; the knee is at 130 (a target that queues well).
+    search = Search(start=10, maximum=5000, precision=0.05)
+    tried = []
+    while (users := search.next_load()) is not None:
+        tried.append(users)
+        search.record(users, held=users <= 130, rate=2.0 * min(users, 100))
+    assert tried[:9] == [10, 20, 40, 80, 160, 97, 101, 106, 133]  # 111 > 1.1 x 100: bisect
+    assert search.held <= 130 < search.broke
+    assert (search.broke - search.held) <= 0.05 * search.held
 
 
 def open_reading(rate, completed_rate, started_share=1.0, dropped=0, behind=0, p95=0.05, users=100):
