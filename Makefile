@@ -16,10 +16,14 @@ MATRIX_TESTS ?= tests/system/test_exporter_modes.py tests/unit/test_request_tap.
 .PHONY: run test test-unit install system-deps lint format bench dashboards kubernetes clean lock test-locust-matrix proto docs docs-serve runbooks
 
 # Exact, hash-checked versions from the lock; the project itself on top, without resolving.
+# uv (itself from the lock, by pip) installs them: 4 s where pip takes 44 s with no cache.
 $(INSTALLED): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	awk '/^uv==/ {found = 1; print; next} found && /^[^ ]/ {exit} found' requirements-dev.lock \
+	  > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install -q --require-hashes -r $(VENV)/uv-requirement.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(INSTALLED)
