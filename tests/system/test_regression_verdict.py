@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -50,14 +51,15 @@ def final_file(sandbox, tmp_path, name: str) -> str:
 
 @pytest.mark.serial  # an equal run must compare equal: no other load beside it
 def test_compare_fails_a_slower_run_and_passes_an_equal_one(start_sandbox, tmp_path):
-    sandbox = start_sandbox()
-    sandbox.set_fault(path_prefix="/api", latency=STEADY)
-    baseline = final_file(sandbox, tmp_path, "baseline")
-    sandbox.set_fault(path_prefix=SLOW, latency=SLOWER)
-    slower = final_file(sandbox, tmp_path, "slower")
-    sandbox.clear_faults()
-    sandbox.set_fault(path_prefix="/api", latency=STEADY)
-    same = final_file(sandbox, tmp_path, "same")
+    # The three runs side by side, each against a sandbox of its own: whatever else the
+    # machine does, the equal run meets it as the baseline does.
+    sandboxes = {name: start_sandbox() for name in ("baseline", "slower", "same")}
+    for sandbox in sandboxes.values():
+        sandbox.set_fault(path_prefix="/api", latency=STEADY)
+    sandboxes["slower"].set_fault(path_prefix=SLOW, latency=SLOWER)
+    with ThreadPoolExecutor(len(sandboxes)) as pool:
+        runs = {name: pool.submit(final_file, s, tmp_path, name) for name, s in sandboxes.items()}
+    baseline, slower, same = (runs[name].result() for name in ("baseline", "slower", "same"))
 
     verdict = compare(
         "--baseline", baseline, "--candidate", slower, "--json", str(tmp_path / "v.json")
