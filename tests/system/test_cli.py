@@ -9,8 +9,16 @@ import sys
 import time
 
 import pytest
+import requests
 
-from tests.support.processes import ROOT, free_port, stop_process, wait_until
+from tests.support.processes import (
+    ROOT,
+    free_port,
+    sample_values,
+    scrape,
+    stop_process,
+    wait_until,
+)
 
 CLI = [sys.executable, "-m", "service"]
 
@@ -165,6 +173,15 @@ def test_run_starts_and_stops_the_embedded_sandbox(tmp_path):
     assert port_is_free(port)
 
 
+def requests_flow() -> bool:
+    """The CLI's Locust counts requests (its metrics on the test's own default port)."""
+    try:
+        text = scrape(int(os.environ["SECURENET_METRICS_PORT"])).text
+    except requests.RequestException:
+        return False
+    return sum(sample_values(text, "loadgen_requests_total").values()) > 0
+
+
 # INT (Ctrl-C) and HUP (a closed terminal or session) stop as gracefully as TERM does.
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP])
 def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(stop, tmp_path):
@@ -188,8 +205,9 @@ def test_ctrl_c_stops_continuous_load_writes_the_report_and_the_sandbox(stop, tm
         text=True,
     )
     try:
-        wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
-        time.sleep(3)
+        # Running (its users' requests counted), not merely started: a signal while Locust
+        # still starts is another case (one a loaded machine met after a guessed 3 s).
+        wait_until(requests_flow, 60, "the run's requests")
         assert process.poll() is None  # continuous: no run-time limit
         process.send_signal(stop)
         assert process.wait(timeout=20) == 0
@@ -284,9 +302,9 @@ def test_an_operators_run_time_is_honoured_and_locust_confs_is_replaced(tmp_path
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_until(lambda: not port_is_free(port), 20, "the embedded sandbox")
-        time.sleep(6)
-        assert process.poll() is None  # past locust.conf's 3 s: continuous
+        wait_until(requests_flow, 60, "the run's requests")
+        time.sleep(4)  # the run's own time, past locust.conf's 3 s
+        assert process.poll() is None  # continuous
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         lines = process.stderr.read().splitlines()
