@@ -64,7 +64,7 @@ def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, t
                    for _ in range(2)]  # fmt: skip
     try:
         done = capacity(
-            "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "40",
+            "--host", sandbox.url, "--scenario", str(CAPACITY_LOCUSTFILE), "--start-users", "20",
             "--model", "closed", "--step-seconds", str(step_s), "--json", str(answer_file),
             "--require-rps", "150",
             "--html", str(report), "--metrics-port", str(free_port()), *distributed,
