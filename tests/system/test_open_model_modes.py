@@ -59,7 +59,8 @@ def assert_accounted(tmp_path: Path, logged: list[dict], processes: int) -> None
     process's own; the exported totals are the sum of the processes'; and each process held
     its share of the rate (together, the swarm's) within 1 %."""
     accounted = [e for e in logged if e["event"] == "arrivals_accounted"]
-    assert len(accounted) == processes, accounted
+    # Short of one: how the processes ended says why (seen once, in a loaded parallel phase).
+    assert len(accounted) == processes, [(e.get("timestamp"), e["event"]) for e in logged[-25:]]
     totals = exported(tmp_path)
     assert totals["scheduled"] == sum(totals[o] for o in OUTCOMES) > 0, totals
     for key in ("scheduled", *OUTCOMES):
