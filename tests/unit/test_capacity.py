@@ -38,6 +38,17 @@ def reading(users, rate, p95=0.1, failures=0, endpoints=None, cpu=0.3, lag=0.001
     return Reading(users, 10.0, total, endpoints or {("GET", "/a"): total}, {"local": cpu}, lag)
 
 
+def saturating_search(knee: int, saturates_at: int = 100, maximum: int = 5000) -> tuple:
+    """A search against a target that makes 2 requests/s per user up to `saturates_at` users
+    and holds the SLO up to `knee` users: (the search, the loads it tried)."""
+    search = Search(start=10, maximum=maximum, precision=0.05)
+    tried = []
+    while (users := search.next_load()) is not None:
+        tried.append(users)
+        search.record(users, held=users <= knee, rate=2.0 * min(users, saturates_at))
+    return search, tried
+
+
 @pytest.mark.parametrize("knee", [7, 33, 100, 250, 999])
 def test_search_brackets_the_knee_within_the_precision(knee):
     search = Search(start=10, maximum=5000, precision=0.05)
@@ -52,23 +63,14 @@ def test_search_brackets_the_knee_within_the_precision(knee):
 
 
 def test_search_aims_at_the_knee_when_the_broken_step_shows_saturation():
-    # 2 requests/s per user until the target saturates at 200 requests/s (100 users).
-    search = Search(start=10, maximum=5000, precision=0.05)
-    tried = []
-    while (users := search.next_load()) is not None:
-        tried.append(users)
-        search.record(users, held=users <= 100, rate=2.0 * min(users, 100))
+    search, tried = saturating_search(knee=100)
     # 160 made 200/s, not 320: aim at 0.97 x 100, then one precision above it.
     assert tried == [10, 20, 40, 80, 160, 97, 101]
     assert search.held == 97 and search.broke == 101
 
 
 def test_search_stops_at_the_user_limit_when_nothing_breaks():
-    search = Search(start=10, maximum=300, precision=0.05)
-    tried = []
-    while (users := search.next_load()) is not None:
-        tried.append(users)
-        search.record(users, held=True)
+    search, tried = saturating_search(knee=10**6, saturates_at=10**6, maximum=300)
     assert tried == [10, 20, 40, 80, 160, 300] and search.broke is None
 
 
@@ -177,11 +179,7 @@ def test_a_masters_readings_cover_the_time_between_worker_reports():
 
 def test_search_steps_up_by_the_precision_near_its_aim():
     # Saturated at 200 requests/s (100 users), yet 105 users still hold the SLO.
-    search = Search(start=10, maximum=5000, precision=0.05)
-    tried = []
-    while (users := search.next_load()) is not None:
-        tried.append(users)
-        search.record(users, held=users <= 105, rate=2.0 * min(users, 100))
+    search, tried = saturating_search(knee=105)
     # The aim was short: one precision up at a time, not halfway to 160.
     assert tried == [10, 20, 40, 80, 160, 97, 101, 106]
     assert search.held == 101 and search.broke == 106
@@ -189,11 +187,7 @@ def test_search_steps_up_by_the_precision_near_its_aim():
 
 def test_search_bisects_once_past_its_estimate():
     # The saturated step said 100 users; the knee is at 130 (a target that queues well).
-    search = Search(start=10, maximum=5000, precision=0.05)
-    tried = []
-    while (users := search.next_load()) is not None:
-        tried.append(users)
-        search.record(users, held=users <= 130, rate=2.0 * min(users, 100))
+    search, tried = saturating_search(knee=130)
     assert tried[:9] == [10, 20, 40, 80, 160, 97, 101, 106, 133]  # 111 > 1.1 x 100: bisect
     assert search.held <= 130 < search.broke
     assert (search.broke - search.held) <= 0.05 * search.held
