@@ -23,15 +23,18 @@ RESEND_S = 0.05
 # the signal, this much later.
 GIVE_UP_S = 10.0
 
-_state: dict[str, Any] = {"installed": False, "previous": None}
+
+class _Held:
+    installed = False
+    previous: Any = None  # the handler before ours, while ours is in place
 
 
 def hold() -> None:
     """Hold SIGTERM until Locust's own handler takes it: once per process (Locust builds its
     parser again later, after its handler is installed, which this must not replace)."""
-    if _state["installed"] or threading.current_thread() is not threading.main_thread():
+    if _Held.installed or threading.current_thread() is not threading.main_thread():
         return
-    _state["installed"] = True
+    _Held.installed = True
     first_held: list[float] = []
 
     def held(_signum: int, _frame: Any) -> None:
@@ -44,11 +47,11 @@ def hold() -> None:
         # Python-level handler is no longer called and the re-sent signal reaches Locust.
         gevent.spawn_later(RESEND_S, os.kill, os.getpid(), signal.SIGTERM)
 
-    _state["previous"] = signal.signal(signal.SIGTERM, held)
+    _Held.previous = signal.signal(signal.SIGTERM, held)
 
 
 def release() -> None:
     """Give SIGTERM back where Locust will not handle it (`run_single_user`: no runner)."""
-    if _state["installed"] and _state["previous"] is not None:
-        signal.signal(signal.SIGTERM, _state["previous"])
-        _state["previous"] = None
+    if _Held.previous is not None:
+        signal.signal(signal.SIGTERM, _Held.previous)
+        _Held.previous = None

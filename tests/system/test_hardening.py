@@ -248,6 +248,15 @@ def test_a_killed_workers_users_go_to_the_others_within_seconds(sandbox, tmp_pat
             stop_process(process)
 
 
+def workers(metrics_port: int, family: str = "loadgen_workers") -> dict[str, float]:
+    """A master's worker gauge by state ("" for an unlabelled one); empty while it is down."""
+    try:
+        text = scrape(metrics_port).text
+    except requests.RequestException:
+        return {}
+    return {dict(labels).get("state", ""): v for labels, v in sample_values(text, family).items()}
+
+
 def test_a_worker_stopped_past_its_master_timeout_gives_up_non_zero(sandbox, tmp_path):
     bind_port, metrics_port = free_port(), free_port()
     master = start_locust(
@@ -260,20 +269,15 @@ def test_a_worker_stopped_past_its_master_timeout_gives_up_non_zero(sandbox, tmp
         "--master-heartbeat-timeout", "3", cwd=tmp_path,
     )  # fmt: skip
 
-    def workers(state: str) -> float:
-        try:
-            text = scrape(metrics_port).text
-        except requests.RequestException:
-            return 0
-        return sample_values(text, "loadgen_workers").get(frozenset({("state", state)}), 0)
-
     try:
         # Running: the master has its heartbeats and has answered them (on a busy machine
         # the worker can take seconds to start: stopped before that, it has no master to lose).
-        wait_until(lambda: workers("running") == 1, 60, "the worker to run")
+        wait_until(lambda: workers(metrics_port).get("running") == 1, 60, "the worker to run")
         worker.send_signal(signal.SIGSTOP)
         stopped_at = time.monotonic()
-        wait_until(lambda: workers("missing") == 1, 30, "the master to miss the worker")
+        wait_until(
+            lambda: workers(metrics_port).get("missing") == 1, 30, "the master to miss the worker"
+        )
         time.sleep(max(0.0, stopped_at + 6 - time.monotonic()))  # twice its 3 s timeout
         worker.send_signal(signal.SIGCONT)
         assert worker.wait(timeout=30) == 1
@@ -299,8 +303,7 @@ def test_a_worker_terminated_while_it_starts_leaves_with_a_goodbye(sandbox, tmp_
         worker = start_locust(slow_start, "--worker", "--master-port", str(bind_port), cwd=tmp_path)
 
         def registered() -> float:
-            states = sample_values(scrape(metrics_port).text, "loadgen_workers")
-            return sum(v for labels, v in states.items() if dict(labels)["state"] != "missing")
+            return sum(n for state, n in workers(metrics_port).items() if state != "missing")
 
         wait_until(lambda: registered() == 1, 60, "the worker to register")
         terminated_at = time.time()
@@ -308,12 +311,9 @@ def test_a_worker_terminated_while_it_starts_leaves_with_a_goodbye(sandbox, tmp_
         _, worker_log = worker.communicate(timeout=60)
         assert worker.returncode == 0, worker_log[-2000:]
         done = next(line for line in json_lines(worker_log) if line["event"] == "slow_start_done")
-        assert terminated_at < done["at"], "the signal came after the worker's init: retry"
+        assert terminated_at < done["at"], "the signal came after the worker's init"
         wait_until(
-            lambda: (
-                sum(sample_values(scrape(metrics_port).text, "loadgen_workers_expected").values())
-                == 0
-            ),
+            lambda: workers(metrics_port, "loadgen_workers_expected") == {"": 0},
             30,
             "the master to expect one worker fewer",
         )
