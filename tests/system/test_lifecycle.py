@@ -279,11 +279,19 @@ def test_a_shape_drives_the_users_and_publishes_its_target(sandbox, tmp_path):
         "HighVolumeUser",
         cwd=tmp_path,
     )
+    # Sampled until a trough and a peak were seen, in the target and in the users that
+    # followed it, for at most 36 of the shape's 40 s. Locust's shape worker ticks only once
+    # a master's spawn has completed on its workers, so on a loaded machine the target moves
+    # in fewer, later steps (a fixed 20 s window once saw targets 0-4 only).
+    deadline = time.monotonic() + 36
     try:
         wait_until(lambda: probe(metrics, "/healthz") == 200, 20, "/healthz")
         targets, users = set(), set()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def trough_and_peak() -> bool:
+            return min(targets) <= 1 and max(targets) >= 5 and min(users) <= 2 and max(users) >= 4
+
+        while not (targets and trough_and_peak()) and time.monotonic() < deadline:
             try:
                 text = scrape(metrics).text
             except requests.ConnectionError:  # seen once in a loaded parallel phase: why?
