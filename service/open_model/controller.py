@@ -24,7 +24,7 @@ from service.open_model import user_loop
 from service.open_model.gate import ArrivalGate
 from service.open_model.plan import ArrivalPlan
 from service.open_model.schedule import ArrivalSchedule
-from service.open_model.swarm import RATE_MESSAGE, split, worker_pools
+from service.open_model.swarm import RATE_MESSAGE, SHARE_REQUEST_MESSAGE, split, worker_pools
 from service.operation.periodic import every
 from service.operation.runner_mode import RunnerMode
 
@@ -66,8 +66,14 @@ class OpenModel:
             events.test_stopping.add_listener(lambda **_: self.gate.stop())
             events.test_stop.add_listener(lambda **_: self.gate.close())
         if self.mode is RunnerMode.WORKER:
-            self.environment.runner.register_message(RATE_MESSAGE, self._on_share)
+            runner = self.environment.runner
+            runner.register_message(RATE_MESSAGE, self._on_share)
+            # A share sent before this handler existed was dropped by Locust ("Unknown
+            # message type"): ask for it again.
+            runner.send_message(SHARE_REQUEST_MESSAGE)
             return
+        if self.mode is RunnerMode.MASTER:
+            self.environment.runner.register_message(SHARE_REQUEST_MESSAGE, self._on_request)
         events.spawning_complete.add_listener(self._on_spawned)
         events.test_stopping.add_listener(self._on_stopping)
         every(RATE_INTERVAL_S, self._update)
@@ -109,6 +115,9 @@ class OpenModel:
             if resend or self.sent.get(worker) != share:
                 runner.send_message(RATE_MESSAGE, {"rate": share}, client_id=worker)
                 self.sent[worker] = share
+
+    def _on_request(self, environment: Any, msg: Any, **_kwargs: Any) -> None:
+        self.sent.pop(msg.node_id, None)  # sent again at the next update (within a second)
 
     # -- worker ---------------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ from typing import Any
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 RATE_MESSAGE = "loadgen_arrival_rate"
+# A worker that starts following late asks its master for its share (instead of waiting for
+# the next resend).
+SHARE_REQUEST_MESSAGE = "loadgen_arrival_share_request"
 
 
 def split(rate: float, pools: Mapping[str, int]) -> dict[str, float]:

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from locust import LoadTestShape
 from locust.event import EventHook
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from service.capacity import model as capacity_model
 from service.capacity.shape import CapacityShape
@@ -124,7 +125,10 @@ def on_init(
 
 def follow_open_model(environment: Any, exporter: Exporter) -> None:
     """A worker runs open when its master does: the master's settings arrive with its first
-    spawn message, just before the users start (Locust's test_start on the worker)."""
+    spawn message, just before the users start (Locust's test_start on the worker). Locust
+    registers a worker with its master before the init listeners run, so on a loaded machine
+    that spawn can come first (while an init listener yields): the worker then follows at once,
+    its users already running (they take the open loop at their next task)."""
 
     following: list[OpenModel] = []
 
@@ -143,6 +147,8 @@ def follow_open_model(environment: Any, exporter: Exporter) -> None:
             following[0].attach()
 
     environment.events.test_start.add_listener(on_test_start)
+    if environment.runner.worker_state in (STATE_SPAWNING, STATE_RUNNING):
+        on_test_start()
 
 
 def load_shape(options: ServiceOptions, exporter: Exporter) -> LoadTestShape | None:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.processes import (
     LOCUSTFILES,
+    ROOT,
     free_port,
     metrics_answer,
     sample_values,
@@ -84,6 +85,46 @@ def test_one_machine(sandbox, tmp_path, processes):
     finally:
         stop_process(process)
     assert_accounted(tmp_path, events(process), processes)
+
+
+def test_a_worker_spawned_before_its_init_ran_still_runs_open(sandbox, tmp_path):
+    """Locust registers a worker with its master before the init listeners run: when another
+    init listener yields first, the master's spawn starts the users (and fires test_start)
+    before the plugin is there. The worker follows the open model as soon as it is, and asks
+    for the share it missed (Locust dropped it as an unknown message), instead of running
+    closed for the whole test (seen once under load: one of two workers' accounts missing)."""
+    late_init = ROOT / "tests" / "support" / "locustfiles" / "late_init.py"
+    metrics, master_port = free_port(), free_port()
+    final = tmp_path / "final.prom"
+    master = start_locust(
+        late_init, "--master", "--expect-workers", "1", "--master-bind-port", str(master_port),
+        "--host", sandbox.url, "--headless", "-u", "4", "-r", "4", "-t", "16s",
+        "--arrival-rate", "20", "--metrics-port", str(metrics), "--metrics-final-file", str(final),
+        cwd=tmp_path,
+    )  # fmt: skip
+    worker = None
+    try:
+        # The master waits for its worker with its own init done: the spawn then comes at once.
+        wait_until(lambda: metrics_answer(metrics), 30, "the master's metrics endpoint")
+        worker = start_locust(
+            late_init, "--worker", "--master-port", str(master_port), cwd=tmp_path
+        )
+        assert master.wait(timeout=60) == 0
+        worker.wait(timeout=30)
+    finally:
+        stop_process(master)
+        if worker is not None:
+            stop_process(worker)
+    logged = events(worker)
+    accounted = [e for e in logged if e["event"] == "arrivals_accounted"]
+    assert len(accounted) == 1, [(e.get("timestamp"), e["event"]) for e in logged[-25:]]
+    ran = accounted[0]
+    # Open from a second after its init (~3 s into 16 s: ~12 s), not from the master's resend
+    # every 10 s (~7 s).
+    assert ran["seconds"] >= 9, ran
+    assert ran["scheduled"] / ran["seconds"] == pytest.approx(20, rel=0.05), ran
+    totals = exported(tmp_path)
+    assert totals["scheduled"] == ran["scheduled"] == sum(totals[o] for o in OUTCOMES), totals
 
 
 @pytest.mark.long(minutes=1.3)
