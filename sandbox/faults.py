@@ -35,15 +35,18 @@ class Latency(BaseModel):
 
 
 class Stall(BaseModel):
-    """The target stops answering for `for_s` in every `every_s` (on the wall clock): a
-    request that arrives during a stall waits until it ends (a GC pause, a failover)."""
+    """The target stops answering for `for_s` in every `every_s` (on the wall clock, from
+    `offset_s` past each multiple of `every_s`): a request that arrives during a stall waits
+    until it ends (a GC pause, a failover). Targets with different offsets stall at different
+    moments."""
 
     model_config = ConfigDict(extra="forbid")
     every_s: float = Field(gt=0, le=86_400)
     for_s: float = Field(gt=0, le=3_600)
+    offset_s: float = Field(0.0, ge=0, le=86_400)
 
     def wait_s(self, now: float) -> float:
-        phase = now % self.every_s
+        phase = (now - self.offset_s) % self.every_s
         return self.for_s - phase if phase < self.for_s else 0.0
 
 
