@@ -89,14 +89,18 @@ def test_exemplars_of_the_slow_buckets_lead_to_the_sandboxs_record_of_the_reques
             assert record["path"] == "/api/slow" and record["sampled"], record
             # The server's time is the client's less the network: inside the same bucket.
             assert SLOW_MS / 1000 <= record["duration_seconds"] <= value <= bound, (record, value)
-        # Both session kinds sent sampled traces.
-        names = {
-            e["seriesLabels"]["name"].split("-")[0]
-            for e in classic.query_exemplars(
-                f"loadgen_request_duration_seconds_bucket{SLOW}", started, time.time()
-            )
-        }
-        assert names == {"requests", "fast"}, names
+
+        # Both session kinds sent sampled traces (each kind's first exemplar reaches Prometheus
+        # at its own scrape: on a loaded machine the second can come seconds after the others).
+        def session_kinds() -> set[str]:
+            return {
+                e["seriesLabels"]["name"].split("-")[0]
+                for e in classic.query_exemplars(
+                    f"loadgen_request_duration_seconds_bucket{SLOW}", started, time.time()
+                )
+            }
+
+        wait_until(lambda: session_kinds() == {"requests", "fast"}, 30, "both session kinds")
         # A scenario's own sampled traceparent is kept, and its trace id is the exemplar.
         own = classic.query_exemplars(
             'loadgen_request_duration_seconds_bucket{name="own"}', started, time.time()
