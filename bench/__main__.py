@@ -17,6 +17,7 @@ BENCHMARKS = {
     "regression": "bench.regression.run",
     "arrival": "bench.arrival",
     "tracing": "bench.trace_context",
+    "spawn": "bench.spawn_message",
 }
 
 

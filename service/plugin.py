@@ -17,7 +17,7 @@ from service.auth import BearerAuth
 from service.logs import hub_errors
 from service.logs.pipeline import configure_logging
 from service.metrics.custom_values import CustomValues
-from service.operation import early_sigterm
+from service.operation import early_sigterm, spawn_message_cost
 from service.operation.lifecycle import on_init
 from service.settings.credentials import Credentials
 from service.settings.preflight import install as install_preflight
@@ -32,6 +32,7 @@ exporter_started = EventHook()
 
 configure_logging(secret_values=credentials.secret_values())
 hub_errors.install()  # a failed greenlet's traceback is a JSON line too
+spawn_message_cost.install()  # a worker's spawn message: one argument parser, not 108
 
 
 def on_command_line_parser(parser: Any, **kwargs: Any) -> None:
