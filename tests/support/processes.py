@@ -59,6 +59,13 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
+# How long a process may take to start answering (a sandbox, a Locust run, Prometheus): a hang
+# guard, not a measured margin. Starting is CPU: Python importing Locust, ~3.4 s to the
+# service's /healthz on an idle 2-core machine, six times that beside a full parallel phase
+# (20 s waits timed out there).
+START_S = 90
+
+
 def wait_until(predicate, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -102,7 +109,7 @@ class Sandbox:
         finally:
             if stdout is not None:
                 stdout.close()  # the child holds its own copy
-        wait_until(self.healthy, 20, f"sandbox on {self.url}")
+        wait_until(self.healthy, START_S, f"sandbox on {self.url}")
         return self
 
     def healthy(self) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.support.processes import ROOT, free_port, stop_process, wait_until
+from tests.support.processes import ROOT, START_S, free_port, stop_process, wait_until
 
 UNITS_MS = {
     "ms": 1,
@@ -195,10 +195,10 @@ class PrometheusStack:
                     command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
                 )
             )
-        wait_until(lambda: self._ready(self.url), 30, "Prometheus ready")
+        wait_until(lambda: self._ready(self.url), START_S, "Prometheus ready")
         wait_until(
             lambda: self._ready(f"http://127.0.0.1:{self.alertmanager_port}"),
-            30,
+            START_S,
             "Alertmanager ready",
         )
         return self
@@ -275,7 +275,7 @@ class ScrapingPrometheus:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: PrometheusStack._ready(self.url), 30, f"{name} Prometheus ready")
+        wait_until(lambda: PrometheusStack._ready(self.url), START_S, f"{name} Prometheus ready")
         return self
 
     def query(self, expr: str, at: float | None = None) -> list[dict]:

@@ -6,7 +6,7 @@ import sys
 
 import requests
 
-from tests.support.processes import ROOT, free_port, stop_process, wait_until
+from tests.support.processes import ROOT, START_S, free_port, stop_process, wait_until
 
 PAYLOAD = {
     "receiver": "page",
@@ -39,7 +39,7 @@ def test_each_alert_becomes_one_json_log_line():
     )
     url = f"http://127.0.0.1:{port}/page"
     try:
-        wait_until(lambda: _posts(url, PAYLOAD), 20, "receiver answering")
+        wait_until(lambda: _posts(url, PAYLOAD), START_S, "receiver answering")
         assert requests.post(url, data=b"not json", timeout=5).status_code == 400
     finally:
         stop_process(receiver)

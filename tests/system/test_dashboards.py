@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from tests.support.compose_stack import compose_services, local_command
-from tests.support.processes import ROOT, free_port, stop_process, wait_until
+from tests.support.processes import ROOT, START_S, free_port, stop_process, wait_until
 from tests.support.prometheus_stack import PrometheusStack, wait_for_data
 
 DASHBOARDS = ROOT / "grafana" / "dashboards"
@@ -115,7 +115,7 @@ def stack(tmp_path_factory):
     processes = [
         subprocess.Popen(local_command("sandbox", replace), cwd=ROOT),
     ]
-    wait_until(lambda: _answers(f"{sandbox_url}/_sandbox/health"), 20, "sandbox")
+    wait_until(lambda: _answers(f"{sandbox_url}/_sandbox/health"), START_S, "sandbox")
     processes.append(subprocess.Popen(local_command("master", replace, bounded), cwd=tmp))
     for _ in range(2):
         # Workers send the requests: their sample ratio makes the exemplars (enough of them

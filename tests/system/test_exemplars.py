@@ -15,6 +15,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from tests.support.processes import (
     ADMIN_KEY,
     ROOT,
+    START_S,
     free_port,
     metrics_answer,
     start_locust,
@@ -73,7 +74,7 @@ def test_exemplars_of_the_slow_buckets_lead_to_the_sandboxs_record_of_the_reques
     started = time.time()
     process = start_locust(TRACED, *run_args(slow_sandbox.url, port), cwd=tmp_path)
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         classic, native = scrapers
         buckets = "loadgen_request_duration_seconds_bucket"
         wait_until(
@@ -139,7 +140,7 @@ def test_a_masters_metrics_carry_the_exemplars_of_every_worker(slow_sandbox, tmp
     worker_args = ("--worker", "--master-port", str(master_port), "--trace-sample-ratio", "0.2")
     workers = [start_locust(TRACED, *worker_args, cwd=tmp_path) for _ in range(2)]
     try:
-        wait_until(lambda: metrics_answer(port), 30, "the master's metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
 
         def processes_with_exemplars() -> set[str]:
             text = requests.get(
@@ -209,7 +210,7 @@ def test_open_mode_exemplars_are_on_the_corrected_family_too(slow_sandbox, tmp_p
         "--arrival-rate", "20", "--exit-code-on-error", "0", cwd=tmp_path,
     )  # fmt: skip
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
 
         def exemplars() -> dict[str, dict[str, float]]:
             text = requests.get(

@@ -14,6 +14,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
+    START_S,
     free_port,
     locust_totals,
     metrics_answer,
@@ -79,7 +80,7 @@ def test_text_and_openmetrics_parse_and_pass_promtool(sandbox, tmp_path):
         cwd=tmp_path,
     )
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         time.sleep(4)
         text = scrape(port)
         assert text.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -177,7 +178,7 @@ def test_counters_never_go_backwards_when_locust_resets_its_stats(sandbox, tmp_p
         cwd=tmp_path,
     )
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         time.sleep(4)
         before = requests_by_endpoint(scrape(port).text)
         assert requests.post(f"http://127.0.0.1:{web}/stats/reset", timeout=5).ok

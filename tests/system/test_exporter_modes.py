@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.support.processes import (
     LOCUSTFILES,
+    START_S,
     free_port,
     latency_disagreements,
     locust_totals,
@@ -63,7 +64,7 @@ def test_standalone_totals_equal_locusts_and_scrapes_live(sandbox, tmp_path):
     port = free_port()
     process = start_locust(LOCUSTFILE, *headless(sandbox.url, port, tmp_path, 12), cwd=tmp_path)
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         time.sleep(4)
         live = requests_by_endpoint(scrape(port).text)
         assert live and all(made > 0 for made, _ in live.values())
@@ -80,7 +81,7 @@ def test_processes_mode_master_serves_exact_totals(sandbox, tmp_path):
         LOCUSTFILE, *headless(sandbox.url, port, tmp_path, 12), "--processes", "2", cwd=tmp_path
     )
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
         time.sleep(5)
         text = scrape(port).text
         assert sample_values(text, "loadgen_workers")[RUNNING] == 2
@@ -95,7 +96,7 @@ def test_processes_mode_master_serves_exact_totals(sandbox, tmp_path):
 def test_master_and_two_worker_processes(sandbox, tmp_path, cluster):
     port = free_port()
     master, workers = cluster(headless(sandbox.url, port, tmp_path, 14), 2, ("w1", "w2"))
-    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
     time.sleep(6)
     text = scrape(port).text
     labels = {dict(k)["worker"] for k in sample_values(text, "loadgen_process_cpu_ratio")}
@@ -155,7 +156,7 @@ def test_a_killed_worker_shows_as_missing_while_the_master_keeps_serving(sandbox
     master, workers = cluster(
         ["--host", sandbox.url, *f"--headless -u 4 -r 4 -t 40s --metrics-port {port}".split()], 2
     )
-    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
     wait_until(
         lambda: sample_values(scrape(port).text, "loadgen_workers")[RUNNING] == 2,
         20,
@@ -184,7 +185,7 @@ def test_expected_workers_follow_scaling_but_not_a_lost_worker(sandbox, cluster)
     _master, workers = cluster(
         ["--host", sandbox.url, *f"--headless -u 6 -r 6 -t 180s --metrics-port {port}".split()], 2
     )
-    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
 
     def expected_and_missing() -> tuple[float, float]:
         text = scrape(port).text

@@ -17,6 +17,7 @@ from service.metrics.exposition.proto.metrics_pb2 import MetricFamily
 from tests.support.locustfiles.hostile import HOSTILE_NAMES
 from tests.support.processes import (
     ROOT,
+    START_S,
     free_port,
     metrics_answer,
     sample_values,
@@ -75,7 +76,7 @@ def test_hostile_names_parse_in_every_format_and_read_back_exactly(sandbox, tmp_
         cwd=tmp_path,
     )
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         time.sleep(5)
         text = body(get(port, "text/plain;version=0.0.4")).decode()
         names = {dict(labels)["name"] for labels in sample_values(text, "loadgen_requests_total")}

@@ -17,6 +17,7 @@ import requests
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
+    START_S,
     free_port,
     locust_totals,
     metrics_answer,
@@ -196,7 +197,9 @@ def test_a_worker_whose_master_restarted_exits_1_and_is_only_counted_once_back(s
         first.kill()
         first.wait()
         second = start_locust(LOCUSTFILE, *master_args, cwd=tmp_path)
-        wait_until(lambda: users_exported(metrics_port) >= 0, 20, "the second master's /metrics")
+        wait_until(
+            lambda: users_exported(metrics_port) >= 0, START_S, "the second master's /metrics"
+        )
         # The worker's master went silent: it gives up, non-zero, for its supervisor.
         assert worker.wait(timeout=30) == 1, worker.stderr.read()[-2000:]
         assert any(
@@ -299,7 +302,7 @@ def test_a_worker_terminated_while_it_starts_leaves_with_a_goodbye(sandbox, tmp_
         "--host", sandbox.url, cwd=tmp_path,
     )  # fmt: skip
     try:
-        wait_until(lambda: metrics_answer(metrics_port), 60, "the master's metrics endpoint")
+        wait_until(lambda: metrics_answer(metrics_port), START_S, "the master's metrics endpoint")
         worker = start_locust(slow_start, "--worker", "--master-port", str(bind_port), cwd=tmp_path)
 
         def registered() -> float:
@@ -432,7 +435,7 @@ def test_the_web_ui_cannot_start_more_users_or_reach_another_host(sandbox, tmp_p
     ]
     try:
         web = f"http://127.0.0.1:{web_port}"
-        wait_until(lambda: _answers(web), 20, "the web UI")
+        wait_until(lambda: _answers(web), START_S, "the web UI")
         # Only on loopback unless asked: the same port on another address is closed.
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.2:{web_port}/", timeout=2)
@@ -475,7 +478,7 @@ def test_the_web_ui_beyond_loopback_needs_the_operators_password(sandbox, tmp_pa
     web = f"http://127.0.0.2:{web_port}"
     swarm = {"user_count": 2, "spawn_rate": 2}
     try:
-        wait_until(lambda: _answers(f"{web}/login"), 20, "the login page")
+        wait_until(lambda: _answers(f"{web}/login"), START_S, "the login page")
         browser = requests.Session()
         refused = browser.post(f"{web}/swarm", data=swarm, timeout=5, allow_redirects=False)
         assert refused.status_code in (302, 401) and "/login" in refused.headers.get(
@@ -507,7 +510,7 @@ def test_guessing_the_web_password_is_throttled_and_counted(sandbox, tmp_path):
     )  # fmt: skip
     web = f"http://127.0.0.2:{web_port}"
     try:
-        wait_until(lambda: _answers(f"{web}/login"), 20, "the login page")
+        wait_until(lambda: _answers(f"{web}/login"), START_S, "the login page")
         wrong = {"username": "operator", "password": "guess"}
         started = time.monotonic()
         answers = [

@@ -12,6 +12,7 @@ import requests
 
 from tests.support.kubernetes import local_pod, render
 from tests.support.processes import (
+    START_S,
     locust_totals,
     requests_by_endpoint,
     sample_values,
@@ -59,7 +60,7 @@ def test_sandbox_overlay_containers_run_as_rendered_and_export_exact_totals(pods
     assert not busy, f"the manifests' ports {busy} are taken on this machine"
 
     started.append(sandbox.start())
-    wait_until(lambda: answers(sandbox.probe_url("readinessProbe")), 30, "sandbox readiness")
+    wait_until(lambda: answers(sandbox.probe_url("readinessProbe")), START_S, "sandbox readiness")
     assert answers(sandbox.probe_url("livenessProbe"))
 
     final, stats = tmp_path / "final.prom", tmp_path / "stats"
@@ -73,7 +74,7 @@ def test_sandbox_overlay_containers_run_as_rendered_and_export_exact_totals(pods
         },
     )
     started.append(master_process)
-    wait_until(lambda: answers(master.probe_url("livenessProbe")), 30, "master liveness")
+    wait_until(lambda: answers(master.probe_url("livenessProbe")), START_S, "master liveness")
     # Not ready before workers run users: the readiness path exists and says why.
     assert answers(master.probe_url("readinessProbe"), statuses=(503,))
 
@@ -81,7 +82,7 @@ def test_sandbox_overlay_containers_run_as_rendered_and_export_exact_totals(pods
     assert replicas == 2
     workers = [worker.start() for _ in range(replicas)]
     started[1:1] = workers  # stopped after the master
-    wait_until(lambda: answers(master.probe_url("readinessProbe")), 45, "master readiness")
+    wait_until(lambda: answers(master.probe_url("readinessProbe")), START_S, "master readiness")
 
     text = scrape(master.port("metrics")).text
     states = {dict(labels)["state"]: value for labels, value in

@@ -19,6 +19,7 @@ import requests
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
+    START_S,
     Sandbox,
     free_port,
     sample_values,
@@ -107,8 +108,8 @@ def test_service_survives_its_target_going_away_and_recovers_by_itself(tmp_path)
 
 
 def assert_live_and_becomes_ready(metrics: int) -> None:
-    wait_until(lambda: probe(metrics, "/healthz") == 200, 20, "/healthz")
-    wait_until(lambda: probe(metrics, "/readyz") == 200, 20, "/readyz")
+    wait_until(lambda: probe(metrics, "/healthz") == 200, START_S, "/healthz")
+    wait_until(lambda: probe(metrics, "/readyz") == 200, START_S, "/readyz")
     body = requests.get(f"http://127.0.0.1:{metrics}/readyz", timeout=2).json()
     assert body["status"] == "ready" and body["users"] > 0
 
@@ -299,7 +300,7 @@ def test_a_shape_drives_the_users_and_publishes_its_target(sandbox, tmp_path):
     # seconds apart, and a sampled target once missed both peaks (saw 0-4 only).
     published = set()
     try:
-        wait_until(lambda: probe(metrics, "/healthz") == 200, 20, "/healthz")
+        wait_until(lambda: probe(metrics, "/healthz") == 200, START_S, "/healthz")
         while locust.poll() is None:  # the shape ends the run
             try:
                 text = scrape(metrics).text

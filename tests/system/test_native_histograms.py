@@ -15,6 +15,7 @@ import pytest
 from service.metrics.native import bucket_error, schema_for
 from tests.support.processes import (
     LOCUSTFILES,
+    START_S,
     free_port,
     metrics_answer,
     start_locust,
@@ -182,7 +183,7 @@ def test_standalone_native_histograms_on_prometheus(sandbox, tmp_path, scrapers)
         LOCUSTFILES / "locustfile.py", *load_args(sandbox.url, port, tmp_path), cwd=tmp_path
     )
     try:
-        wait_until(lambda: metrics_answer(port), 20, "the metrics endpoint")
+        wait_until(lambda: metrics_answer(port), START_S, "the metrics endpoint")
         check_against_prometheus(native, classic, tmp_path, process)
     finally:
         stop_process(process)
@@ -192,5 +193,5 @@ def test_master_and_workers_native_histograms_on_prometheus(sandbox, tmp_path, s
     port = free_port()
     native, classic = scrapers(port)
     master, _workers = cluster(load_args(sandbox.url, port, tmp_path), 2)
-    wait_until(lambda: metrics_answer(port), 20, "the master's metrics endpoint")
+    wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
     check_against_prometheus(native, classic, tmp_path, master)

@@ -15,6 +15,7 @@ import pytest
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
+    START_S,
     free_port,
     metrics_answer,
     sample_values,
@@ -105,7 +106,7 @@ def test_a_worker_spawned_before_its_init_ran_still_runs_open(sandbox, tmp_path)
     worker = None
     try:
         # The master waits for its worker with its own init done: the spawn then comes at once.
-        wait_until(lambda: metrics_answer(metrics), 30, "the master's metrics endpoint")
+        wait_until(lambda: metrics_answer(metrics), START_S, "the master's metrics endpoint")
         worker = start_locust(
             late_init, "--worker", "--master-port", str(master_port), cwd=tmp_path
         )
@@ -141,7 +142,7 @@ def test_master_and_workers(sandbox, tmp_path, cluster):
 def test_a_lost_workers_share_is_carried_by_the_others(sandbox, tmp_path, cluster):
     port = free_port()
     master, workers = cluster(open_args(sandbox.url, port, tmp_path, 50, users=30), 3)
-    wait_until(lambda: metrics_answer(port), 30, "the master's metrics endpoint")
+    wait_until(lambda: metrics_answer(port), START_S, "the master's metrics endpoint")
 
     def scheduled() -> float:
         return sample_values(scrape(port).text, "loadgen_arrivals_scheduled_total")[frozenset()]
