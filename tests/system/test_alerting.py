@@ -12,7 +12,9 @@ import yaml
 from tests.support.processes import (
     LOCUSTFILES,
     ROOT,
+    START_S,
     free_port,
+    metrics_answer,
     start_locust,
     stop_process,
     wait_until,
@@ -119,6 +121,9 @@ def test_alerts_reach_the_webhook_on_real_servers(sandbox, tmp_path):
         "HighVolumeUser",
         cwd=tmp_path,
     )
+    # Scraped from its first answer: a start slower than `for: 1m` on the 20x clock (3 s) is
+    # an exporter down, and pages.
+    wait_until(lambda: metrics_answer(metrics), START_S, "the metrics endpoint")
     stack = PrometheusStack(tmp_path, metrics, sandbox.port, webhook.port).start()
     slow = {"name": "/api/threats/stream"}
     try:
