@@ -110,11 +110,15 @@ def take(
     lag = [0] * len(healths[0].lag.counts)
     for health in healths:
         lag = [a + b for a, b in zip(lag, health.lag.counts, strict=True)]
+    # Workers' as of their last report (their report times say when); this process's now: its
+    # sampled figure can be a whole step old, and a step then reads 0 CPU.
+    cpu_seconds = {h.label: h.cpu_seconds for h in healths}
+    cpu_seconds[generator.monitor.health.label] = generator.monitor.cpu_seconds_now()
     return Snapshot(
         at_s,
         counts,
         failures,
-        {h.label: h.cpu_seconds for h in healths},
+        cpu_seconds,
         tuple(lag),
         dict(getattr(generator, "report_times", {})),
         scrape_server(target_metrics) if target_metrics else {},

@@ -116,6 +116,11 @@ class ProcessMonitor:
         self.health.host_cpu_ratio = psutil.cpu_percent(None) / 100
         self.health.host_memory_ratio = psutil.virtual_memory().percent / 100
 
+    def cpu_seconds_now(self) -> float:
+        """This process's CPU seconds so far, read now (`health.cpu_seconds` is as of the last
+        host sample: up to 3 s old, more when the loop lags)."""
+        return self._cpu_seconds()
+
     def _cpu_seconds(self) -> float:
         times = self._process.cpu_times()
         return times.user + times.system

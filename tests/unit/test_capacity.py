@@ -4,13 +4,15 @@ the readings' percentiles and the bottleneck ranking."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from locust import User
 
 from service.capacity import model as capacity_model
-from service.capacity import result
+from service.capacity import readings, result
 from service.capacity.command import summary
 from service.capacity.readings import (
     ArrivalCounts,
@@ -24,6 +26,8 @@ from service.capacity.search import Search
 from service.capacity.shape import DRAIN_MAX_S, CapacityPlan, Drain
 from service.capacity.usl import UslFit, fit
 from service.capacity.verdict import Slo, judge
+from service.metrics.store import MetricStore
+from service.monitor.health import ProcessMonitor, WorkersHealth
 from service.settings.service_options import ServiceOptions
 
 SLO = Slo(p95_s=0.5, p99_s=1.0, error_ratio=0.01, saturation_cpu=0.9, saturation_lag_s=0.1)
@@ -319,3 +323,17 @@ def test_a_closed_knee_step_counts_at_the_scenarios_mix():
     # Open steps keep the mix by their arrivals: their total stands.
     opened = result.build(steps, replace(SLO, p95_s=2.0, p99_s=5.0), "found", 1, model="open")
     assert opened["capacity_rps"] == 280
+
+
+def test_a_step_reads_this_processs_cpu_when_it_ends_not_as_last_sampled():
+    # The monitor samples its host every 3 s, later when its loop lags: a 3 s step between two
+    # samples read 0 CPU, and the saturated generator's answer lost its workers to add.
+    generator = SimpleNamespace(monitor=ProcessMonitor("local"), workers_health=WorkersHealth())
+    store = MetricStore()
+    before = readings.take(store, generator, 0.0)
+    spent = time.process_time() + 0.05
+    while time.process_time() < spent:
+        pass
+    after = readings.take(store, generator, 1.0)
+    assert generator.monitor.health.cpu_seconds == 0.0  # never sampled
+    assert after.cpu_seconds["local"] - before.cpu_seconds["local"] >= 0.04
