@@ -93,10 +93,12 @@ def test_open_mode_sees_the_stall_that_closed_loops_hide(start_sandbox, tmp_path
         name: (quantiles(texts[name], measured), quantiles(texts[name], corrected))
         for name in ("open200", "open40")
     }
+    # Each run's own arrivals, against its target's stall schedule.
+    expectations = {name: expected_quantiles(logs[name], offsets[name]) for name in figures}
     closed = quantiles(texts["closed"], measured)
     print(f"closed: p95 {closed[0.95]:.3f} s, p99 {closed[0.99]:.3f} s")
     for name, (plain, fixed) in figures.items():
-        expected = expected_quantiles(logs[name], offsets[name])
+        expected = expectations[name]
         print(f"{name}: expected p95 {expected[0.95]:.3f} p99 {expected[0.99]:.3f}; measured "
               f"{plain[0.95]:.3f} {plain[0.99]:.3f}; corrected {fixed[0.95]:.3f} "
               f"{fixed[0.99]:.3f}")  # fmt: skip
@@ -108,9 +110,12 @@ def test_open_mode_sees_the_stall_that_closed_loops_hide(start_sandbox, tmp_path
             for q in (0.95, 0.99):
                 assert expected[q] * 0.9 <= plain[q] <= expected[q] + DRAIN_ALLOWANCE_S, (name, q)
     # A pool of 40 runs dry in each stall, yet its corrected figures are what the pool of 200
-    # measured directly.
+    # measured directly, each against its own stalls' schedule (their arrivals sample the
+    # stalls at other phases: the expectations differ by up to ~15 %).
     for q in (0.95, 0.99):
-        assert figures["open40"][1][q] == pytest.approx(figures["open200"][0][q], rel=0.15), q
+        corrected_40 = figures["open40"][1][q] / expectations["open40"][q]
+        measured_200 = figures["open200"][0][q] / expectations["open200"][q]
+        assert corrected_40 == pytest.approx(measured_200, rel=0.15), q
     # Closed loops wait out the stall instead of arriving into it: their p95 hides it.
     assert closed[0.95] < 0.3
     assert "loadgen_arrivals_total" not in texts["closed"]
