@@ -40,7 +40,13 @@ def capacity(*args: str, cwd, timeout: int = 300) -> subprocess.CompletedProcess
 
 
 @pytest.mark.serial  # a capacity search measures the machine
-@pytest.mark.parametrize("mode", ["standalone", "master and 2 workers"])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param("standalone", marks=pytest.mark.long(minutes=1.8)),
+        pytest.param("master and 2 workers", marks=pytest.mark.long(minutes=3.6)),
+    ],
+)
 def test_finds_the_known_capacity_and_the_slowed_endpoint(mode, start_sandbox, tmp_path):
     # Logins have five slots of 200 ms (25/s) and are a tenth of the requests: the target holds
     # 250 requests/s. Everything else: 8 slots of 5 ms (1,600/s), never the limit here. The
