@@ -331,9 +331,10 @@ def test_a_step_reads_this_processs_cpu_when_it_ends_not_as_last_sampled():
     generator = SimpleNamespace(monitor=ProcessMonitor("local"), workers_health=WorkersHealth())
     store = MetricStore()
     before = readings.take(store, generator, 0.0)
-    spent = time.process_time() + 0.05
+    spent = time.process_time() + 0.1
     while time.process_time() < spent:
         pass
     after = readings.take(store, generator, 1.0)
     assert generator.monitor.health.cpu_seconds == 0.0  # never sampled
-    assert after.cpu_seconds["local"] - before.cpu_seconds["local"] >= 0.04
+    # psutil reads the kernel's counters in 10 ms ticks
+    assert after.cpu_seconds["local"] - before.cpu_seconds["local"] >= 0.05
