@@ -111,7 +111,7 @@ class ProcessMonitor:
     def sample_host(self) -> None:
         # interval=None: CPU since the previous call, without sleeping on the loop.
         self.health.cpu_ratio = self._process.cpu_percent(None) / 100
-        self.health.cpu_seconds = self._cpu_seconds()
+        self.health.cpu_seconds = self.cpu_seconds_now()
         self.health.rss_bytes = self._process.memory_info().rss
         self.health.host_cpu_ratio = psutil.cpu_percent(None) / 100
         self.health.host_memory_ratio = psutil.virtual_memory().percent / 100
@@ -119,9 +119,6 @@ class ProcessMonitor:
     def cpu_seconds_now(self) -> float:
         """This process's CPU seconds so far, read now (`health.cpu_seconds` is as of the last
         host sample: up to 3 s old, more when the loop lags)."""
-        return self._cpu_seconds()
-
-    def _cpu_seconds(self) -> float:
         times = self._process.cpu_times()
         return times.user + times.system
 
@@ -132,7 +129,7 @@ class ProcessMonitor:
             "label": label,
             "lag": lag.wire(),
             "lag_max_s": max(self.health.lag_max_s, self._window_max_s),
-            "cpu_seconds": self._cpu_seconds(),  # as of now: the counter is exact
+            "cpu_seconds": self.cpu_seconds_now(),  # as of now: the counter is exact
             "host_cpu_ratio": self.health.host_cpu_ratio,
             "host_memory_ratio": self.health.host_memory_ratio,
         }
